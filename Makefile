@@ -1,0 +1,69 @@
+# Beacon. The logic lives in scripts/; these targets only call it.
+#
+#   make run      install what is missing, build, start the whole stack here
+#   make test     install, build, start test servers on free ports, swift test
+#   make help     everything else
+#
+# Settings, e.g. `make run TRACKER_PORT=18080` or `make test FILTER=TrackerTests`:
+TRACKER_PORT   ?= 8080
+ENRICHER_PORT  ?= 8081
+LIVEVIEW_PORT  ?= 8090
+REDIS_PORT     ?= 6379
+KAFKA_PORT     ?= 9092
+MONGO_PORT     ?= 27017
+LIVEVIEW_TOKEN ?= dev-token
+LOG_LEVEL      ?= info
+LOG_FORMAT     ?= text
+CONFIG         ?= debug
+FILTER         ?=
+TEST_ARGS      ?=
+
+export TRACKER_PORT ENRICHER_PORT LIVEVIEW_PORT REDIS_PORT KAFKA_PORT MONGO_PORT
+export LIVEVIEW_TOKEN LOG_LEVEL LOG_FORMAT CONFIG FILTER TEST_ARGS
+
+PRODUCTS := beacon-tracker beacon-enricher beacon-liveview
+# NO_DEPS=1 skips scripts/install-deps.sh for build and release (in an image
+# whose Dockerfile installs the -dev packages itself).
+DEPS := $(if $(NO_DEPS),,deps)
+
+.DEFAULT_GOAL := help
+.PHONY: help deps build release $(addprefix release-,$(PRODUCTS)) run stack test clean distclean
+
+help: ## this list
+	@echo "Beacon make targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
+	@echo "  make release-NAME     release build of one service ($(PRODUCTS))"
+	@echo
+	@echo "Settings (defaults): TRACKER_PORT=8080 ENRICHER_PORT=8081 LIVEVIEW_PORT=8090"
+	@echo "  REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017 LIVEVIEW_TOKEN=dev-token"
+	@echo "  LOG_LEVEL=info LOG_FORMAT=text|json CONFIG=debug|release (for run)"
+	@echo "  FILTER=<swift test --filter> TEST_ARGS=<more swift test arguments> (for test)"
+	@echo "  NO_DEPS=1 (build, release: do not run scripts/install-deps.sh)"
+
+deps: ## install missing apt/pip packages, librdkafka and GeoLite2 into .deps/
+	bash scripts/install-deps.sh
+
+build: $(DEPS) ## debug build of all services
+	swift build
+
+release: $(addprefix release-,$(PRODUCTS)) ## release build of every service
+
+# release-beacon-tracker etc.: one service (for the Docker images)
+$(addprefix release-,$(PRODUCTS)): release-%: $(DEPS)
+	swift build -c release --product $*
+
+run: ## build and run everything on 127.0.0.1; Ctrl-C stops it
+	@exec bash scripts/run.sh
+
+stack: ## only Redis, Kafka and MongoDB (and the topics), in the foreground
+	@exec bash scripts/stack.sh
+
+test: ## all tests against servers started on free ports
+	@exec bash scripts/test.sh
+
+clean: ## remove build products, .run/ and .test-output/ (keeps .deps/)
+	swift package clean
+	rm -rf .run .test-output
+
+distclean: clean ## also remove .build/ and .deps/
+	rm -rf .build .deps

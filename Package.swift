@@ -1,0 +1,109 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Layout is fixed by the design: services/<name> holds one service (a library
+// target with the logic, a thin executable), shared/ holds what every service
+// uses and the C system libraries, each wrapped once.
+
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let nio: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let atomics: Target.Dependency = .product(name: "Atomics", package: "swift-atomics")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "beacon",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "beacon-tracker", targets: ["beacon-tracker"]),
+        .executable(name: "beacon-enricher", targets: ["beacon-enricher"]),
+        .executable(name: "beacon-liveview", targets: ["beacon-liveview"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config.
+        .systemLibrary(name: "CHiredis", path: "shared/CHiredis", pkgConfig: "hiredis",
+                       providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CRdKafka", path: "shared/CRdKafka", pkgConfig: "rdkafka",
+                       providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CMaxMindDB", path: "shared/CMaxMindDB", pkgConfig: "libmaxminddb",
+                       providers: [.apt(["libmaxminddb-dev"])]),
+        .systemLibrary(name: "CMongoc", path: "shared/CMongoc", pkgConfig: "libmongoc-1.0",
+                       providers: [.apt(["libmongoc-dev"])]),
+
+        // Swift wrappers, one per C library, so a service links only what it uses.
+        .target(name: "BeaconRedis", dependencies: ["CHiredis"], path: "shared/Sources/BeaconRedis"),
+        .target(name: "BeaconKafka", dependencies: ["CRdKafka"], path: "shared/Sources/BeaconKafka"),
+        .target(name: "BeaconGeoIP", dependencies: ["CMaxMindDB"], path: "shared/Sources/BeaconGeoIP"),
+        .target(name: "BeaconMongo", dependencies: ["CMongoc"], path: "shared/Sources/BeaconMongo"),
+
+        // Event model, configuration, logging, metrics, health, lifecycle.
+        .target(
+            name: "BeaconCore",
+            dependencies: [
+                hummingbird, logging, metrics, lifecycle, nio, atomics,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "shared/Sources/BeaconCore"
+        ),
+
+        // tracker: public intake, Segment API and pixel -> Redis Stream.
+        .target(name: "TrackerService", dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics],
+                path: "services/tracker/Sources"),
+        .executableTarget(name: "beacon-tracker", dependencies: ["TrackerService", "BeaconCore", argumentParser], path: "services/tracker/Main"),
+
+        // enricher: Redis Streams -> validate, GeoIP, device -> Kafka.
+        .target(
+            name: "EnricherService",
+            dependencies: ["BeaconCore", "BeaconRedis", "BeaconKafka", "BeaconGeoIP", hummingbird, "Yams"],
+            path: "services/enricher/Sources"
+        ),
+        .executableTarget(name: "beacon-enricher", dependencies: ["EnricherService", "BeaconCore", argumentParser], path: "services/enricher/Main"),
+
+        // liveview: any topic -> WebSocket -> browser.
+        .target(
+            name: "LiveViewService",
+            dependencies: [
+                "BeaconCore", "BeaconKafka", hummingbird,
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ],
+            path: "services/liveview/Sources"
+        ),
+        .executableTarget(name: "beacon-liveview", dependencies: ["LiveViewService", "BeaconCore", argumentParser], path: "services/liveview/Main"),
+
+        // Tests run against the real servers that `make test` starts.
+        .target(
+            name: "BeaconTestSupport",
+            dependencies: [
+                "BeaconCore", "BeaconRedis", "BeaconKafka",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            path: "Tests/Support"
+        ),
+        .testTarget(name: "SharedTests",
+                    dependencies: ["BeaconCore", "BeaconRedis", "BeaconKafka", "BeaconGeoIP", "BeaconMongo", "BeaconTestSupport"],
+                    path: "Tests/SharedTests"),
+        .testTarget(name: "TrackerTests", dependencies: ["TrackerService", "BeaconTestSupport"], path: "Tests/TrackerTests"),
+        .testTarget(name: "EnricherTests", dependencies: ["EnricherService", "BeaconTestSupport"], path: "Tests/EnricherTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["BeaconTestSupport", "BeaconKafka", "BeaconRedis"],
+                    path: "Tests/EndToEndTests"),
+    ]
+)

@@ -1,0 +1,170 @@
+import BeaconRedis
+import BeaconTestSupport
+import Foundation
+import Testing
+
+/// The tracker as a client sees it, against a real Redis.
+@Suite(.serialized) struct TrackerIntakeTests {
+    let stack = BeaconStack()
+
+    func streamEntries(_ redis: RedisConnection) throws -> [[String: Any]] {
+        let reply = try redis.command(["XRANGE", stack.stream, "-", "+"]).checked()
+        return try StreamMessage.parseList(reply).compactMap { message in
+            message.field("e").flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+        }
+    }
+
+    @Test func segmentCallsLandInTheStreamStamped() async throws {
+        let tracker = try await stack.startTracker()
+        let redis = try RedisConnection(try TestEnvironment.redisURL())
+        defer { _ = try? redis.command(["DEL", stack.stream]) }
+
+        for type in ["track", "identify", "page", "screen", "group", "alias"] {
+            let reply = try await HTTP.postJSON(
+                "\(tracker.baseURL)/v1/\(type)",
+                json: ["userId": "u1", "event": "E", "groupId": "g", "previousId": "p", "messageId": "\(stack.runId)-\(type)"],
+                writeKey: BeaconStack.writeKey)
+            #expect(reply.status == 200, "\(type): \(reply.text)")
+            #expect(try reply.json()["success"] as? Bool == true)
+        }
+        // The write key in the body works too, and a missing messageId is assigned.
+        let bodyKey = try await HTTP.post(
+            "\(tracker.baseURL)/v1/track", body: Data(#"{"writeKey":"test-write-key","anonymousId":"a1","event":"Body Key"}"#.utf8),
+            headers: ["Content-Type": "application/json", "User-Agent": "TestAgent/1.0", "X-Forwarded-For": "81.2.69.142"])
+        #expect(bodyKey.status == 200, "\(bodyKey.text)")
+
+        let entries = try streamEntries(redis)
+        #expect(entries.count == 7)
+        #expect(entries.prefix(6).map { $0["type"] as? String } == ["track", "identify", "page", "screen", "group", "alias"])
+        let last = try #require(entries.last)
+        #expect((last["messageId"] as? String)?.isEmpty == false)
+        #expect(last["writeKey"] == nil || last["writeKey"] as? String == BeaconStack.writeKey)
+        #expect(last["app"] as? String == BeaconStack.app)
+        #expect(last["receivedAt"] as? String != nil)
+        let context = try #require(last["context"] as? [String: Any])
+        #expect(context["userAgent"] as? String == "TestAgent/1.0")
+        // 127.0.0.1 is a trusted proxy in this test, so X-Forwarded-For is believed.
+        #expect(context["ip"] as? String == "81.2.69.142")
+        try await tracker.terminate()
+    }
+
+    @Test func pixelAnswersAGifAndRecordsATrackEvent() async throws {
+        let tracker = try await stack.startTracker()
+        let redis = try RedisConnection(try TestEnvironment.redisURL())
+        defer { _ = try? redis.command(["DEL", stack.stream]) }
+        let reply = try await HTTP.get("\(tracker.baseURL)/t/Email%20Opened?wk=\(BeaconStack.writeKey)&uid=u9&campaign=spring")
+        #expect(reply.status == 200)
+        #expect(reply.header("Content-Type") == "image/gif")
+        #expect(Array(reply.body.prefix(6)) == Array("GIF89a".utf8))
+        let entries = try streamEntries(redis)
+        #expect(entries.count == 1)
+        #expect(entries.first?["event"] as? String == "Email Opened")
+        #expect(entries.first?["userId"] as? String == "u9")
+        #expect((entries.first?["properties"] as? [String: Any])?["campaign"] as? String == "spring")
+
+        let unknown = try await HTTP.get("\(tracker.baseURL)/t/x?wk=wrong")
+        #expect(unknown.status == 401)
+    }
+
+    @Test func badInputGetsClearErrors() async throws {
+        let tracker = try await stack.startTracker()
+        let url = "\(tracker.baseURL)/v1/track"
+        let auth = "Basic " + Data("\(BeaconStack.writeKey):".utf8).base64EncodedString()
+        func post(_ body: Data, contentType: String? = "application/json", authorization: String? = auth) async throws -> HTTP.Reply {
+            var headers: [String: String] = [:]
+            if let contentType { headers["Content-Type"] = contentType }
+            if let authorization { headers["Authorization"] = authorization }
+            return try await HTTP.post(url, body: body, headers: headers)
+        }
+        func errorCode(_ reply: HTTP.Reply) throws -> String? {
+            let body = try reply.json()
+            #expect(body["success"] as? Bool == false)
+            return (body["error"] as? [String: Any])?["code"] as? String
+        }
+
+        let malformed = try await post(Data(#"{"userId": "u1", "event": "#.utf8))
+        #expect(malformed.status == 400)
+        #expect(try errorCode(malformed) == "invalid_json")
+        #expect(malformed.text.contains("malformed JSON"))
+
+        let notObject = try await post(Data("[1,2]".utf8))
+        #expect(notObject.status == 400)
+
+        let oversizeEvent = try await post(Data(#"{"userId":"u","event":"big","properties":{"x":"\#(String(repeating: "a", count: 40_000))"}}"#.utf8))
+        #expect(oversizeEvent.status == 413)
+        #expect(try errorCode(oversizeEvent) == "too_large")
+
+        let oversizeRequest = try await HTTP.post("\(tracker.baseURL)/v1/batch", body: Data(repeating: 0x20, count: 600_000),
+                                                  headers: ["Content-Type": "application/json", "Authorization": auth])
+        #expect(oversizeRequest.status == 413)
+
+        let wrongKey = try await post(Data(#"{"userId":"u","event":"e"}"#.utf8), authorization: "Basic " + Data("nope:".utf8).base64EncodedString())
+        #expect(wrongKey.status == 401)
+        #expect(try errorCode(wrongKey) == "unauthorized")
+        let noKey = try await post(Data(#"{"userId":"u","event":"e"}"#.utf8), authorization: nil)
+        #expect(noKey.status == 401)
+
+        let wrongType = try await post(Data("userId=u".utf8), contentType: "application/x-www-form-urlencoded")
+        #expect(wrongType.status == 415)
+        #expect(try errorCode(wrongType) == "unsupported_media_type")
+
+        // A batch with some bad members keeps the good ones and says which were refused.
+        let mixed = try await HTTP.postJSON(
+            "\(tracker.baseURL)/v1/batch",
+            json: ["batch": [["type": "track", "userId": "u", "event": "ok"], "not an object", ["type": "track", "userId": "u", "event": "ok2"]]],
+            writeKey: BeaconStack.writeKey)
+        #expect(mixed.status == 200)
+        let body = try mixed.json()
+        #expect(body["accepted"] as? Int == 2)
+        #expect((body["rejected"] as? [[String: Any]])?.first?["index"] as? Int == 1)
+
+        // Still serving, and the refusals are counted.
+        #expect(try await HTTP.get("\(tracker.baseURL)/healthz").status == 200)
+        let metrics = try await HTTP.get("\(tracker.baseURL)/metrics").text
+        #expect(metrics.contains(#"beacon_tracker_requests_rejected_total{reason="invalid_json"} 1"#))
+        #expect(metrics.contains(#"beacon_tracker_requests_rejected_total{reason="unsupported_media_type"} 1"#))
+        try await tracker.terminate()
+    }
+
+    /// With Redis away, requests wait (bounded), the buffer fills, new ones
+    /// get 503 with Retry-After and /readyz says why; once Redis is back the
+    /// waiting request succeeds and its events are in the stream.
+    @Test func redisOutageIsBoundedAndNothingAcknowledgedIsLost() async throws {
+        let port = FreePort.next()
+        let tracker = try await stack.startTracker(
+            redisURL: "redis://127.0.0.1:\(port)",
+            extra: ["BEACON_TRACKER_BUFFER_EVENTS": "50", "BEACON_TRACKER_ACK_TIMEOUT_MS": "20000", "BEACON_REDIS_TIMEOUT_MS": "300"])
+        try await Await.condition("/readyz to report redis down") {
+            let reply = try await HTTP.get("\(tracker.baseURL)/readyz")
+            return reply.status == 503 && reply.text.contains("redis")
+        }
+        let payload = try JSONSerialization.data(withJSONObject: stack.batch(40))
+        let url = "\(tracker.baseURL)/v1/batch"
+        let waiting = Task {
+            try await HTTP.post(url, body: payload, headers: ["Content-Type": "application/json", "Authorization": HTTP.basicAuth(BeaconStack.writeKey)])
+        }
+        try await Await.condition("the first batch to be buffered") {
+            try await HTTP.get("\(tracker.baseURL)/metrics").text.contains("beacon_tracker_buffered_events 40")
+        }
+        let refused = try await HTTP.postJSON("\(tracker.baseURL)/v1/batch", json: stack.batch(40, from: 40), writeKey: BeaconStack.writeKey)
+        #expect(refused.status == 503)
+        #expect(refused.header("Retry-After") == "1")
+
+        let redisDir = try TestEnvironment.outputDir() + "/redis-\(port)"
+        try FileManager.default.createDirectory(atPath: redisDir, withIntermediateDirectories: true)
+        let redisServer = Process()
+        redisServer.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        redisServer.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", redisDir]
+        redisServer.standardOutput = FileHandle.nullDevice
+        try redisServer.run()
+        defer { redisServer.terminate(); redisServer.waitUntilExit() }
+
+        let accepted = try await waiting.value
+        #expect(accepted.status == 200)
+        let redis = try RedisConnection("redis://127.0.0.1:\(port)")
+        let ids = try streamEntries(redis).compactMap { $0["messageId"] as? String }
+        #expect(Set(ids) == Set((0..<40).map { stack.messageId("m", $0) }))
+        try await Await.condition("/readyz to recover") { try await HTTP.get("\(tracker.baseURL)/readyz").status == 200 }
+        try await tracker.terminate()
+    }
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# `make run`: install what is missing, build, start Redis, Kafka (Tansu) and
+# MongoDB (SecantusDB), create the topics, start tracker, enricher and
+# liveview, print the URLs and stay in the foreground. Ctrl-C or SIGTERM stops
+# everything it started. Logs and Redis data go to .run/.
+#
+# Settings (environment or make variables):
+#   TRACKER_PORT=8080 ENRICHER_PORT=8081 LIVEVIEW_PORT=8090
+#   REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017
+#   LIVEVIEW_TOKEN=dev-token LOG_LEVEL=info LOG_FORMAT=text
+#   CONFIG=debug|release (which build to run), SKIP_BUILD=1 (run what is built)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/stack.sh
+source "$ROOT/scripts/stack.sh"
+
+TRACKER_PORT="${TRACKER_PORT:-8080}"
+ENRICHER_PORT="${ENRICHER_PORT:-8081}"
+LIVEVIEW_PORT="${LIVEVIEW_PORT:-8090}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+MONGO_PORT="${MONGO_PORT:-27017}"
+LIVEVIEW_TOKEN="${LIVEVIEW_TOKEN:-dev-token}"
+LOG_LEVEL="${LOG_LEVEL:-info}"
+LOG_FORMAT="${LOG_FORMAT:-text}"
+CONFIG="${CONFIG:-debug}"
+RUN_DIR="$ROOT/.run"
+SERVICE_START_TIMEOUT="${SERVICE_START_TIMEOUT:-60}"
+
+case "$CONFIG" in debug | release) ;; *) echo "run: CONFIG must be debug or release, not '$CONFIG'" >&2; exit 2 ;; esac
+
+# shellcheck disable=SC2329 # called by the EXIT trap
+on_exit() {
+    local status=$?
+    trap '' INT TERM HUP PIPE
+    set +e
+    stack_fg_kill
+    if ((${#STACK_NAMES[@]} > 0)); then
+        echo >&2
+        echo "run: stopping..." >&2
+        stack_stop
+        echo "run: stopped" >&2
+    fi
+    exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+bash "$ROOT/scripts/install-deps.sh"
+
+stack_init "$RUN_DIR" # refuses when another make run/stack uses .run/
+stack_check_port "$REDIS_PORT" REDIS_PORT
+stack_check_port "$KAFKA_PORT" KAFKA_PORT
+stack_check_port "$MONGO_PORT" MONGO_PORT
+stack_check_port "$TRACKER_PORT" TRACKER_PORT
+stack_check_port "$ENRICHER_PORT" ENRICHER_PORT
+stack_check_port "$LIVEVIEW_PORT" LIVEVIEW_PORT
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    echo "run: swift build -c $CONFIG" >&2
+    stack_fg swift build -c "$CONFIG"
+fi
+BIN_DIR="$(swift build -c "$CONFIG" --show-bin-path)"
+for exe in beacon-tracker beacon-enricher beacon-liveview; do
+    [[ -x "$BIN_DIR/$exe" ]] || { echo "run: $BIN_DIR/$exe is missing (did the build succeed?)" >&2; exit 1; }
+done
+stack_check_rdkafka "$BIN_DIR/beacon-enricher" "$BIN_DIR/beacon-liveview"
+
+STACK_REDIS_DIR="$RUN_DIR/redis"
+stack_start_servers "$REDIS_PORT" "$KAFKA_PORT" "$MONGO_PORT" "$STACK_REDIS_DIR"
+
+# start_service NAME PORT ENV...: run the service with its config, its port
+# and the wheel's librdkafka.
+start_service() {
+    local name="$1" port="$2"
+    shift 2
+    stack_spawn "$name" service "$RUN_DIR/$name.log" \
+        env LD_LIBRARY_PATH="$STACK_LD_LIBRARY_PATH" BEACON_HTTP_PORT="$port" "$@" \
+        "$BIN_DIR/beacon-$name" --config "services/$name/$name.yaml" \
+        --log-level "$LOG_LEVEL" --log-format "$LOG_FORMAT"
+}
+
+start_service tracker "$TRACKER_PORT" \
+    BEACON_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+start_service enricher "$ENRICHER_PORT" \
+    BEACON_REDIS_URLS="redis://127.0.0.1:$REDIS_PORT" \
+    BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
+    BEACON_GEOIP_DATABASE="$STACK_DEPS/geoip/GeoLite2-City.mmdb"
+start_service liveview "$LIVEVIEW_PORT" \
+    BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
+    BEACON_LIVEVIEW_TOKEN="$LIVEVIEW_TOKEN"
+
+stack_wait tracker http "http://127.0.0.1:$TRACKER_PORT/healthz" "$SERVICE_START_TIMEOUT"
+stack_wait enricher http "http://127.0.0.1:$ENRICHER_PORT/healthz" "$SERVICE_START_TIMEOUT"
+stack_wait liveview http "http://127.0.0.1:$LIVEVIEW_PORT/healthz" "$SERVICE_START_TIMEOUT"
+
+cat <<EOF
+
+Beacon is running ($CONFIG build). Ctrl-C stops everything.
+
+  Tracker   http://127.0.0.1:$TRACKER_PORT        (write key: demo-write-key)
+  Enricher  http://127.0.0.1:$ENRICHER_PORT/metrics  (/healthz, /readyz)
+  Live view http://127.0.0.1:$LIVEVIEW_PORT/?token=$LIVEVIEW_TOKEN
+$(stack_print_servers "$REDIS_PORT" "$KAFKA_PORT" "$MONGO_PORT")
+
+Send an event:
+  curl -u demo-write-key: -H 'Content-Type: application/json' -d '{"userId":"u1","event":"Hello","properties":{"x":1}}' http://127.0.0.1:$TRACKER_PORT/v1/track
+
+Logs: .run/{tracker,enricher,liveview,redis,kafka,mongo}.log
+
+EOF
+
+stack_wait_any_exit

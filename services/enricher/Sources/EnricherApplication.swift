@@ -1,0 +1,50 @@
+import BeaconCore
+import BeaconGeoIP
+import BeaconKafka
+import Hummingbird
+import Logging
+
+/// Wires the enricher: one pipeline per Redis Stream into Kafka, and a small
+/// HTTP server for health, readiness and metrics.
+public enum EnricherApplication {
+    public static func run(options: ServiceOptions) async throws {
+        let config = try await ServiceConfig(options: options)
+        let logger = LoggingSetup.bootstrap(service: "enricher", level: config.logLevel, format: config.logFormat)
+        MetricsSetup.bootstrap()
+        let settings = try EnricherSettings(config)
+        let readiness = Readiness()
+        let metrics = EnricherMetrics()
+
+        var geo: GeoEnrichment?
+        if let path = settings.geoipDatabase {
+            let database = try GeoIPDatabase(path: path)
+            geo = GeoEnrichment(database: database)
+            logger.info("geoip database loaded", metadata: ["path": "\(path)", "type": "\(database.databaseType)"])
+        } else {
+            logger.warning("no geoip.database configured: events get no enrichment.geo")
+        }
+        let parser = try UserAgentParser(regexesPath: settings.regexesPath, cacheCapacity: settings.deviceCacheSize)
+        let enricher = EventEnricher(geo: geo, device: DeviceEnrichment(parser: parser))
+        logger.info("kafka client", metadata: ["librdkafka": "\(kafkaLibraryVersion())", "brokers": "\(settings.producer.brokers)"])
+
+        let pipelines = try settings.sources.map { source in
+            StreamPipeline(
+                source: StreamSource(settings: source),
+                forwarder: try EventForwarder(config: settings.producer, metrics: metrics),
+                enricher: enricher, settings: settings.pipeline,
+                metrics: metrics, readiness: readiness, logger: logger
+            )
+        }
+        let router = Router()
+        OperationalRoutes.add(to: router, readiness: readiness)
+        let admin = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "beacon-enricher"),
+            logger: logger
+        )
+        logger.info("enricher starting", metadata: [
+            "streams": "\(settings.sources.map { "\($0.url)/\($0.stream)" })", "topic": "\(settings.pipeline.topic)",
+        ])
+        try await ServiceRunner.run([PipelineService(pipelines: pipelines), admin], logger: logger)
+    }
+}

@@ -1,0 +1,30 @@
+import BeaconCore
+import HTTPTypes
+import Hummingbird
+
+/// A refused request: its status, a code a program can test, and a message a
+/// person can act on. Rendered as `{"success":false,"error":{...}}`.
+struct IntakeError: Error {
+    let status: HTTPResponse.Status
+    let code: TrackerMetrics.Rejection
+    let message: String
+    var retryAfterSeconds: Int?
+
+    static func invalidJSON(_ message: String) -> IntakeError { .init(status: .badRequest, code: .invalidJSON, message: message) }
+    static func invalidBody(_ message: String) -> IntakeError { .init(status: .badRequest, code: .invalidBody, message: message) }
+    static func tooLarge(_ message: String) -> IntakeError { .init(status: .contentTooLarge, code: .tooLarge, message: message) }
+    static func unauthorized(_ message: String) -> IntakeError { .init(status: .unauthorized, code: .unauthorized, message: message) }
+    static func unsupportedMediaType(_ message: String) -> IntakeError {
+        .init(status: .unsupportedMediaType, code: .unsupportedMediaType, message: message)
+    }
+    static func unavailable(_ message: String) -> IntakeError {
+        .init(status: .serviceUnavailable, code: .unavailable, message: message, retryAfterSeconds: 1)
+    }
+
+    var response: Response {
+        let body: JSONValue = ["success": false, "error": ["code": .string(code.rawValue), "message": .string(message)]]
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(body))))
+    }
+}

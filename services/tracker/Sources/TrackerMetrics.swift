@@ -1,0 +1,42 @@
+import BeaconCore
+import Metrics
+
+/// The tracker's metrics, created once: the hot path only increments.
+final class TrackerMetrics: Sendable {
+    enum Rejection: String, CaseIterable, Sendable {
+        case invalidJSON = "invalid_json"
+        case invalidBody = "invalid_body"
+        case unsupportedMediaType = "unsupported_media_type"
+        case tooLarge = "too_large"
+        case unauthorized = "unauthorized"
+        case unavailable = "unavailable"
+        case invalidEvent = "invalid_event"
+    }
+
+    private let accepted: [String: Counter]
+    private let rejected: [Rejection: Counter]
+    let requests = Counter(label: "beacon_tracker_requests_total")
+    let bufferedEvents = Gauge(label: "beacon_tracker_buffered_events")
+    let streamLength = Gauge(label: "beacon_tracker_stream_length")
+    let redisUp = Gauge(label: "beacon_tracker_redis_up")
+    let writeDuration = Timer(label: "beacon_tracker_redis_write_duration_seconds")
+
+    init(apps: [String]) {
+        var accepted: [String: Counter] = [:]
+        for app in apps {
+            accepted[app] = Counter(label: "beacon_tracker_events_accepted_total", dimensions: [("app", app)])
+        }
+        self.accepted = accepted
+        self.rejected = Dictionary(uniqueKeysWithValues: Rejection.allCases.map {
+            ($0, Counter(label: "beacon_tracker_requests_rejected_total", dimensions: [("reason", $0.rawValue)]))
+        })
+    }
+
+    func accepted(app: String, count: Int) {
+        accepted[app]?.increment(by: count)
+    }
+
+    func rejected(_ reason: Rejection, count: Int = 1) {
+        rejected[reason]?.increment(by: count)
+    }
+}
