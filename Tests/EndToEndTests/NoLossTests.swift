@@ -24,7 +24,7 @@ import Testing
         // Kill it once it is busy: some events through, many still to come.
         try await Await.condition("the first enricher to have forwarded 3000 events", timeout: .seconds(120)) {
             let metrics = try await HTTP.get("\(first.baseURL)/metrics").text
-            return Self.counter(metrics, "beacon_enricher_entries_acknowledged_total") >= 3000
+            return PrometheusText.value(metrics, "beacon_enricher_entries_acknowledged_total") >= 3000
         }
         first.kill()
         let second = try await stack.startEnricher(consumer: "second", extra: fastClaim)
@@ -41,12 +41,5 @@ import Testing
         #expect(wanted.subtracting(ids).isEmpty)
         try await second.terminate()
         try await tracker.terminate()
-    }
-
-    static func counter(_ metrics: String, _ name: String) -> Int {
-        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Int(Double(line.split(separator: " ").last ?? "") ?? 0)
-        }
-        return 0
     }
 }

@@ -409,7 +409,7 @@ private struct PrivateTansu {
     func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        while process.isRunning { usleep(1_000) }
     }
 }
 

@@ -20,15 +20,16 @@ public struct HeadlessChromiumError: Error, CustomStringConvertible, Sendable {
 ///
 /// ```swift
 /// let browser = try await HeadlessChromium.launch(executable: try TestEnvironment.chromium())
-/// defer { Task { await browser.close() } }      // deinit kills it too
 /// try await browser.open("http://127.0.0.1:\(port)/?token=t")
 /// try await browser.waitUntil("document.querySelector('.event-row[data-message-id=\"m1\"]')", timeout: .seconds(20))
 /// try await browser.screenshot(to: "\(try TestEnvironment.outputDir())/liveview.png")
+/// await browser.close()   // when a step above throws, deinit ends the browser instead
 /// ```
 ///
-/// The browser runs under a small `/bin/sh` watchdog in a process group of its own: `close()`
-/// (or `deinit`) ends the whole group, and if the test process dies without either, the
-/// watchdog sees its stdin pipe close and kills the browser, so no Chromium outlives a test run.
+/// The browser runs under a small `/bin/sh` watchdog in a process group of its own. `close()`
+/// quits it and ends the whole group; without `close()`, `deinit` or even the death of the
+/// test process closes the watchdog's stdin pipe, and the watchdog quits the browser (kills it
+/// after 3 s at the latest) and removes the temporary profile. No Chromium outlives a test run.
 public final class HeadlessChromium: @unchecked Sendable {
     /// The folder with the browser's log (`chromium.log`) and, unless one was passed, its profile.
     public let workDirectory: String
@@ -40,7 +41,6 @@ public final class HeadlessChromium: @unchecked Sendable {
     private let connection: CDPConnection
     private let sessionId: String
     private let process: WatchedProcess
-    private let ownsUserDataDir: Bool
     private let state = LockedState()
 
     private final class LockedState: @unchecked Sendable {
@@ -51,26 +51,25 @@ public final class HeadlessChromium: @unchecked Sendable {
 
     private init(
         connection: CDPConnection, sessionId: String, process: WatchedProcess,
-        workDirectory: String, userDataDir: String, ownsUserDataDir: Bool
+        workDirectory: String, userDataDir: String
     ) {
         self.connection = connection
         self.sessionId = sessionId
         self.process = process
         self.workDirectory = workDirectory
         self.userDataDir = userDataDir
-        self.ownsUserDataDir = ownsUserDataDir
     }
 
     deinit {
-        // Safety net for a test that threw before `close()`: kill synchronously and clean up.
+        // Safety net for a test that threw before `close()`: the watchdog quits the browser
+        // (killing it after 3 s at the latest) and removes the work directory; nothing blocks.
         let alreadyClosed = state.lock.withLock { () -> Bool in
             defer { state.closed = true }
             return state.closed
         }
         guard !alreadyClosed else { return }
         connection.shutdown()
-        process.kill(graceful: false)
-        try? FileManager.default.removeItem(atPath: workDirectory)
+        process.detach()
     }
 
     // MARK: Launch
@@ -118,7 +117,7 @@ public final class HeadlessChromium: @unchecked Sendable {
 
         let process: WatchedProcess
         do {
-            process = try WatchedProcess.spawn(executable: executable, arguments: arguments, logPath: work + "/chromium.log")
+            process = try WatchedProcess.spawn(executable: executable, arguments: arguments, logPath: work + "/chromium.log", removeOnExit: work)
         } catch {
             try? fm.removeItem(atPath: work)
             throw error
@@ -126,7 +125,7 @@ public final class HeadlessChromium: @unchecked Sendable {
 
         func fail(_ message: String) -> HeadlessChromiumError {
             let log = Self.tail(ofFile: work + "/chromium.log")
-            process.kill(graceful: false)
+            process.killNow()
             try? fm.removeItem(atPath: work)
             return HeadlessChromiumError("\(message)\n--- chromium log (tail) ---\n\(log)")
         }
@@ -144,7 +143,7 @@ public final class HeadlessChromium: @unchecked Sendable {
                 }
             }
             if let status = process.exitStatusIfExited() {
-                throw fail("\(executable) exited (\(status)) before its DevTools server was listening")
+                throw fail("\(executable) exited (\(WatchedProcess.describe(status: status))) before its DevTools server was listening")
             }
             if clock.now >= deadline {
                 throw fail("\(executable) did not report a DevTools port within \(launchTimeout) (\(portFile))")
@@ -168,7 +167,7 @@ public final class HeadlessChromium: @unchecked Sendable {
 
         let browser = HeadlessChromium(
             connection: connection, sessionId: sessionId, process: process,
-            workDirectory: work, userDataDir: profile, ownsUserDataDir: userDataDir == nil
+            workDirectory: work, userDataDir: profile
         )
         connection.onEvent = { [weak browser] method, params, session in
             guard let browser, session == browser.sessionId else { return }
@@ -178,6 +177,10 @@ public final class HeadlessChromium: @unchecked Sendable {
             _ = try await browser.send("Page.enable")
             _ = try await browser.send("Runtime.enable")
             _ = try await browser.send("Log.enable")
+            // Headless windows lose some height to (invisible) browser chrome: pin the viewport.
+            _ = try await browser.send("Emulation.setDeviceMetricsOverride", [
+                "width": windowSize.width, "height": windowSize.height, "deviceScaleFactor": 1, "mobile": false,
+            ])
         } catch {
             await browser.close()
             throw error
@@ -292,8 +295,8 @@ public final class HeadlessChromium: @unchecked Sendable {
         try await connection.send(method, params, sessionId: sessionId, timeout: timeout)
     }
 
-    /// Closes the browser (politely, then by force), and removes the temporary profile.
-    /// Safe to call more than once.
+    /// Closes the browser (politely, then by force) and removes `workDirectory` (with the
+    /// temporary profile; a `userDataDir` passed to `launch` is kept). Safe to call more than once.
     public func close() async {
         let alreadyClosed = state.lock.withLock { () -> Bool in
             defer { state.closed = true }
@@ -302,9 +305,8 @@ public final class HeadlessChromium: @unchecked Sendable {
         guard !alreadyClosed else { return }
         _ = try? await connection.send("Browser.close", [:], timeout: .seconds(2))
         connection.shutdown()
-        await process.terminate(grace: .seconds(3))
+        await process.stop(grace: .seconds(5))
         try? FileManager.default.removeItem(atPath: workDirectory)
-        _ = ownsUserDataDir  // the profile lives inside workDirectory when we made it
     }
 
     // MARK: Internals
@@ -655,23 +657,41 @@ private func systemKill(_ pid: pid_t, _ signal: Int32) -> Int32 {
     #endif
 }
 
-/// The browser under a `/bin/sh` watchdog, in its own process group. The watchdog holds the
-/// read end of a pipe whose write end only this process has: when it closes (by `kill`, or
-/// because the test process died), the watchdog ends the browser and the whole group.
+/// The browser under a `/bin/sh` watchdog, in a process group of its own. The watchdog's
+/// stdin is a pipe whose write end only this process holds; when that end closes, because of
+/// `stop`, `deinit` or the death of the test process, the watchdog asks the browser to quit,
+/// kills the group 3 s later at the latest, and removes the work directory it was given.
 final class WatchedProcess: @unchecked Sendable {
     let pid: pid_t
     private let lock = NSLock()
     private var controlFD: Int32
     private var exitStatus: Int32?
 
+    /// `$1` is a directory to remove at the end (or ""), the rest the browser command. The
+    /// guard reads the control pipe through fd 3 (an asynchronous list would get /dev/null as
+    /// stdin) and ignores SIGTERM so that it outlives the browser; when the browser exits by
+    /// itself, the shell ends its leftovers and exits with the browser's status.
     private static let watchdog = """
-        "$@" </dev/null &
+        workdir=$1; shift
+        exec 3<&0
+        "$@" </dev/null 3<&- &
         child=$!
-        cat >/dev/null
-        kill -TERM "$child" 2>/dev/null
-        i=0
-        while kill -0 "$child" 2>/dev/null && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i+1)); done
-        kill -KILL 0
+        {
+          trap '' TERM
+          cat >/dev/null
+          kill -TERM "$child" 2>/dev/null
+          i=0
+          while kill -0 "$child" 2>/dev/null && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i+1)); done
+          kill -KILL "$child" 2>/dev/null
+          [ -n "$workdir" ] && rm -rf "$workdir"
+          kill -KILL 0
+        } <&3 >/dev/null 2>&1 &
+        exec 3<&- 0</dev/null
+        trap '' TERM
+        wait "$child"
+        status=$?
+        kill -TERM 0 2>/dev/null
+        exit "$status"
         """
 
     private init(pid: pid_t, controlFD: Int32) {
@@ -679,9 +699,9 @@ final class WatchedProcess: @unchecked Sendable {
         self.controlFD = controlFD
     }
 
-    deinit { kill(graceful: false) }
+    deinit { detach() }
 
-    static func spawn(executable: String, arguments: [String], logPath: String) throws -> WatchedProcess {
+    static func spawn(executable: String, arguments: [String], logPath: String, removeOnExit: String) throws -> WatchedProcess {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw HeadlessChromiumError("pipe failed: errno \(errno)") }
         let (readEnd, writeEnd) = (fds[0], fds[1])
@@ -703,14 +723,14 @@ final class WatchedProcess: @unchecked Sendable {
         posix_spawnattr_setpgroup(&attributes, 0)
         var defaultSignals = sigset_t()
         sigemptyset(&defaultSignals)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGQUIT, SIGHUP] { sigaddset(&defaultSignals, signal) }
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD] { sigaddset(&defaultSignals, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        let argv = ["/bin/sh", "-c", watchdog, "beacon-chromium-watchdog", executable] + arguments
+        let argv = ["/bin/sh", "-c", watchdog, "beacon-chromium-watchdog", removeOnExit, executable] + arguments
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cArgs.append(nil)
         defer { for arg in cArgs { free(arg) } }
@@ -724,7 +744,13 @@ final class WatchedProcess: @unchecked Sendable {
         return WatchedProcess(pid: pid, controlFD: writeEnd)
     }
 
-    /// The wait status once the watchdog has exited, reaping it; nil while it runs.
+    /// "exit code 1" or "signal 9" for a wait status.
+    static func describe(status: Int32) -> String {
+        let signal = status & 0x7f
+        return signal == 0 ? "exit code \((status >> 8) & 0xff)" : "signal \(signal)"
+    }
+
+    /// The wait status once the watchdog shell has exited (reaping it); nil while it runs.
     func exitStatusIfExited() -> Int32? {
         lock.withLock {
             if let exitStatus { return exitStatus }
@@ -738,27 +764,40 @@ final class WatchedProcess: @unchecked Sendable {
         }
     }
 
-    /// Closes the control pipe (the watchdog asks the browser to quit, then kills the group),
-    /// waits up to `grace`, then kills the group outright.
-    func terminate(grace: Duration) async {
+    /// Closes the control pipe (the browser is asked to quit), waits until the browser is gone
+    /// (at most `grace`), then kills whatever is left of the group.
+    func stop(grace: Duration) async {
         closeControl()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: grace)
         while exitStatusIfExited() == nil, clock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
-        kill(graceful: false)
+        killNow()
     }
 
-    /// Kills the whole process group now (graceful: just close the control pipe).
-    func kill(graceful: Bool) {
+    /// Kills the whole group at once and reaps the watchdog.
+    func killNow() {
         closeControl()
-        guard !graceful else { return }
         _ = systemKill(-pid, SIGKILL)
         lock.withLock {
             guard exitStatus == nil else { return }
             var status: Int32 = 0
-            if waitpid(pid, &status, 0) == pid { exitStatus = status } else { exitStatus = -1 }
+            exitStatus = waitpid(pid, &status, 0) == pid ? status : -1
+        }
+    }
+
+    /// For `deinit`: closes the control pipe and leaves the rest (quit, kill, clean up) to the
+    /// watchdog, without blocking; a background thread reaps it.
+    func detach() {
+        closeControl()
+        let pid = self.pid
+        let reaped = lock.withLock { exitStatus != nil }
+        guard !reaped else { return }
+        lock.withLock { exitStatus = -1 }
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
         }
     }
 

@@ -63,7 +63,8 @@ public final class ServiceProcess: @unchecked Sendable {
     public func kill() {
         guard process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        // Not waitUntilExit(): off the main thread it spins on a run loop.
+        while process.isRunning { usleep(1_000) }
     }
 
     /// SIGTERM and wait for the exit; returns the exit status.
@@ -83,7 +84,6 @@ public final class ServiceProcess: @unchecked Sendable {
     deinit {
         if process.isRunning {
             Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where the real servers that `make test` started can be reached.
-/// `scripts/test-stack.sh` exports these; a test run without them fails loudly
+/// `scripts/test.sh` exports these; a test run without them fails loudly
 /// instead of skipping, so a green run always means the real parts were used.
 public enum TestEnvironment {
     public struct Missing: Error, CustomStringConvertible {

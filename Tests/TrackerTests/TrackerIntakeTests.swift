@@ -144,7 +144,7 @@ import Testing
             try await HTTP.post(url, body: payload, headers: ["Content-Type": "application/json", "Authorization": HTTP.basicAuth(BeaconStack.writeKey)])
         }
         try await Await.condition("the first batch to be buffered") {
-            try await HTTP.get("\(tracker.baseURL)/metrics").text.contains("beacon_tracker_buffered_events 40")
+            PrometheusText.value(try await HTTP.get("\(tracker.baseURL)/metrics").text, "beacon_tracker_buffered_events") == 40
         }
         let refused = try await HTTP.postJSON("\(tracker.baseURL)/v1/batch", json: stack.batch(40, from: 40), writeKey: BeaconStack.writeKey)
         #expect(refused.status == 503)
@@ -157,7 +157,7 @@ import Testing
         redisServer.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", redisDir]
         redisServer.standardOutput = FileHandle.nullDevice
         try redisServer.run()
-        defer { redisServer.terminate(); redisServer.waitUntilExit() }
+        defer { if redisServer.isRunning { kill(redisServer.processIdentifier, SIGKILL) } }
 
         let accepted = try await waiting.value
         #expect(accepted.status == 200)
@@ -166,5 +166,7 @@ import Testing
         #expect(Set(ids) == Set((0..<40).map { stack.messageId("m", $0) }))
         try await Await.condition("/readyz to recover") { try await HTTP.get("\(tracker.baseURL)/readyz").status == 200 }
         try await tracker.terminate()
+        _ = try? redis.command(["SHUTDOWN", "NOSAVE"])
+        try await Await.condition("the test's redis-server to stop") { !redisServer.isRunning }
     }
 }

@@ -3,16 +3,19 @@
 //
 // 1. bot     the device family is "Spider", uap-core's marker for crawlers,
 //            monitors and other automated clients.
-// 2. tablet  the device family or model names a tablet ("iPad", "Kindle",
-//            "Generic Tablet", "Galaxy Tab", "MI PAD", "PlayBook", "Xoom");
-//            or the UA has a "Tablet" token (Firefox for Android/Firefox OS
-//            tablets; "Tablet PC", a Windows desktop feature, doesn't count);
+// 2. desktop a TV, set-top box or game console: the device family starts with
+//            one of `nonHandheldFamilies` (HbbTV, NetCast, AppleTV, PlayStation 4,
+//            Xbox...) or the UA has a TV token (`tvTokens`: SMART-TV, HbbTV,
+//            CrKey, Android TV...). The type has no case for them and they are
+//            not handheld; checked early so that their "Mobile"-free Android or
+//            Linux UAs read neither as tablets nor as phones.
+// 3. tablet  the device family, model or brand names a tablet ("iPad",
+//            "Kindle", "Generic Tablet", "Generic_Android_Tablet", "Galaxy Tab",
+//            "MI PAD", "PlayBook", "Xoom");
+//            or the UA has a "Tablet" token (Firefox for Android, Windows RT;
+//            "Tablet PC", a Windows desktop feature, doesn't count);
 //            or the OS is Android and a browser UA (AppleWebKit/Gecko) has no
 //            "Mobile" token, which is how Android browsers mark tablets.
-// 3. desktop the device family is a TV, set-top box or game console (HbbTV,
-//            NetCast, AppleTV, PlayStation 3, Xbox, ...): not handheld, and the
-//            type has no case of its own for them. Handled before step 4 so
-//            that their "Mobile"-free Android or Linux UAs do not read as phones.
 // 4. mobile  iPhone/iPod; a phone OS (iOS, Android, Windows Phone, BlackBerry,
 //            Symbian, KaiOS, ...); a "Mobi"/"Phone"/"MIDP"/"Opera Mini" token
 //            in the UA; or any device family uap-core recognised at all other
@@ -39,13 +42,14 @@ enum DeviceTypeClassifier {
     ) -> DeviceType {
         let family = device.family
         if family == "Spider" { return .bot }
-        if isTablet(userAgent: userAgent, os: os, device: device) { return .tablet }
         if nonHandheldFamilies.contains(where: { family.hasPrefix($0) }) { return .desktop }
+        if tvTokens.contains(where: { has(userAgent, $0) }) { return .desktop }
+        if isTablet(userAgent: userAgent, os: os, device: device) { return .tablet }
         if isMobile(userAgent: userAgent, os: os, device: device) { return .mobile }
         return .desktop
     }
 
-    /// Lower-cased fragments of device families and models that are tablets.
+    /// Lower-cased fragments of device families, models and brands that are tablets.
     static let tabletNames = ["ipad", "tablet", "kindle", "playbook", "xoom", "galaxy tab", " pad"]
 
     /// Device family prefixes of TVs, set-top boxes and consoles.
@@ -53,6 +57,12 @@ enum DeviceTypeClassifier {
         "HbbTV", "NetCast", "Inettv", "AppleTV", "GoogleTV", "WebTV", "Chromecast", "Roku",
         "PlayStation 3", "PlayStation 4", "PlayStation 5", "Xbox", "Nintendo Wii", "Nintendo Switch",
         "Sega Dreamcast",
+    ]
+
+    /// UA tokens of smart TVs and streaming sticks.
+    static let tvTokens = [
+        "SMART-TV", "SmartTV", "Smart-TV", "SMART TV", "HbbTV", "CrKey", "GoogleTV", "Android TV",
+        "AndroidTV", "AppleTV", "BRAVIA", "NetCast", "Web0S", "webOS.TV", "Roku",
     ]
 
     static let mobileOSFamilies: Set<String> = [
@@ -65,7 +75,7 @@ enum DeviceTypeClassifier {
     static let desktopFamilies: Set<String> = ["Other", "Mac"]
 
     static func isTablet(userAgent: String, os: UserAgentParser.OperatingSystem, device: UserAgentParser.Device) -> Bool {
-        let names = device.family.lowercased() + "\n" + (device.model?.lowercased() ?? "")
+        let names = [device.family, device.model ?? "", device.brand ?? ""].joined(separator: "\n").lowercased()
         if tabletNames.contains(where: { has(names, $0) }) { return true }
         if has(userAgent, "Tablet"), !has(userAgent, "Tablet PC") { return true }
         if os.family == "Android", !has(userAgent, "Mobile"), has(userAgent, "AppleWebKit") || has(userAgent, "Gecko") {

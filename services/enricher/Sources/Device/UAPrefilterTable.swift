@@ -42,38 +42,47 @@ struct UABigramSet {
 }
 
 struct UAPrefilterTable: Sendable {
+    struct Literal {
+        /// bytes[start ..< start + length]
+        var start: Int32
+        var length: Int32
+        /// Byte-pair hashes of the first, middle and last pair.
+        var pairs: (UInt16, UInt16, UInt16)
+    }
+
+    struct LiteralSet {
+        /// literals[first ..< end]; the set holds when any of them occurs.
+        var first: Int32
+        var end: Int32
+        var caseInsensitive: Bool
+    }
+
     /// All literals' bytes, back to back.
     private var bytes: [UInt8] = []
-    /// Literal i is bytes[literalStart[i] ..< literalStart[i + 1]].
-    private var literalStart: [Int] = [0]
-    /// Three byte-pair hashes of literal i (first, middle, last pair) at 3i ..< 3i + 3.
-    private var literalBigrams: [UInt16] = []
-    /// Set j is literals setStart[j] ..< setStart[j + 1]; it holds when any of them occurs.
-    private var setStart: [Int] = [0]
-    private var setCaseInsensitive: [Bool] = []
-    /// Rule k's conditions are sets ruleStart[k] ..< ruleStart[k + 1]; all must hold.
-    private var ruleStart: [Int] = [0]
+    private var literals: [Literal] = []
+    private var sets: [LiteralSet] = []
+    /// Rule k's conditions are sets[ruleStart[k] ..< ruleStart[k + 1]]; all must hold.
+    private var ruleStart: [Int32] = [0]
 
     var ruleCount: Int { ruleStart.count - 1 }
 
     /// Adds the next rule's conditions (literals of at least 2 bytes).
     mutating func append(_ requirement: [UALiteralSet]) {
         for set in requirement {
+            let first = Int32(literals.count)
             for literal in set.literals {
                 precondition(literal.count >= 2, "prefilter literals have at least two bytes")
-                bytes += literal
-                literalStart.append(bytes.count)
                 let middle = literal.count / 2
-                literalBigrams += [
-                    UABigramSet.hash(literal[0], literal[1]),
-                    UABigramSet.hash(literal[middle - 1], literal[middle]),
-                    UABigramSet.hash(literal[literal.count - 2], literal[literal.count - 1]),
-                ]
+                literals.append(Literal(
+                    start: Int32(bytes.count), length: Int32(literal.count),
+                    pairs: (UABigramSet.hash(literal[0], literal[1]),
+                            UABigramSet.hash(literal[middle - 1], literal[middle]),
+                            UABigramSet.hash(literal[literal.count - 2], literal[literal.count - 1]))))
+                bytes += literal
             }
-            setStart.append(literalStart.count - 1)
-            setCaseInsensitive.append(set.caseInsensitive)
+            sets.append(LiteralSet(first: first, end: Int32(literals.count), caseInsensitive: set.caseInsensitive))
         }
-        ruleStart.append(setStart.count - 1)
+        ruleStart.append(Int32(sets.count))
     }
 
     /// Number of rules with no condition at all (their regex always runs).
@@ -83,46 +92,65 @@ struct UAPrefilterTable: Sendable {
 
     /// Calls `body` with the index of each rule, in order, whose conditions the
     /// input meets, until `body` returns true.
+    ///
+    /// Plain while loops over raw pointers: this runs for every rule of every
+    /// parse, and they stay cheap even unoptimised (debug builds, the
+    /// conformance test).
     func forEachCandidate(in input: UAMatchInput, _ body: (Int) -> Bool) {
-        bytes.withUnsafeBytes { bytes in
-        literalStart.withUnsafeBufferPointer { literalStart in
-        literalBigrams.withUnsafeBufferPointer { literalBigrams in
-        setStart.withUnsafeBufferPointer { setStart in
-        setCaseInsensitive.withUnsafeBufferPointer { setCaseInsensitive in
-        ruleStart.withUnsafeBufferPointer { ruleStart in
-        input.bytes.withUnsafeBytes { haystack in
-        input.lowercasedBytes.withUnsafeBytes { lowercasedHaystack in
-        input.bigrams.bits.withUnsafeBufferPointer { bigrams in
-        input.lowercasedBigrams.bits.withUnsafeBufferPointer { lowercasedBigrams in
-            rules: for rule in 0..<ruleStart.count - 1 {
-                for set in ruleStart[rule]..<ruleStart[rule + 1] {
-                    let folded = setCaseInsensitive[set]
+        bytes.withUnsafeBufferPointer { bytesBuffer in
+        literals.withUnsafeBufferPointer { literalsBuffer in
+        sets.withUnsafeBufferPointer { setsBuffer in
+        ruleStart.withUnsafeBufferPointer { ruleStartBuffer in
+        input.bytes.withUnsafeBufferPointer { haystack in
+        input.lowercasedBytes.withUnsafeBufferPointer { lowercasedHaystack in
+        input.bigrams.bits.withUnsafeBufferPointer { pairBuffer in
+        input.lowercasedBigrams.bits.withUnsafeBufferPointer { lowercasedPairBuffer in
+            guard let ruleStart = ruleStartBuffer.baseAddress else { return }
+            let ruleCount = ruleStartBuffer.count - 1
+            let literals = literalsBuffer.baseAddress, sets = setsBuffer.baseAddress
+            let bytes = UnsafeRawPointer(bytesBuffer.baseAddress)
+            let pairs = pairBuffer.baseAddress!, lowercasedPairs = lowercasedPairBuffer.baseAddress!
+            let isASCII = input.isASCII
+            var rule = 0
+            rules: while rule < ruleCount {
+                var set = Int(ruleStart[rule])
+                let setEnd = Int(ruleStart[rule + 1])
+                while set < setEnd {
+                    let condition = sets![set]
+                    set += 1
                     // ICU folds case beyond ASCII; for non-ASCII input a folded
                     // condition is not checked (it holds).
-                    if folded, !input.isASCII { continue }
-                    let hay = folded ? lowercasedHaystack : haystack
-                    let pairs = folded ? lowercasedBigrams : bigrams
+                    if condition.caseInsensitive, !isASCII { continue }
+                    let hay = condition.caseInsensitive ? lowercasedHaystack : haystack
+                    let bits = condition.caseInsensitive ? lowercasedPairs : pairs
+                    var literal = Int(condition.first)
+                    let literalEnd = Int(condition.end)
                     var found = false
-                    for literal in setStart[set]..<setStart[set + 1] {
-                        let g = 3 * literal
-                        guard Self.has(literalBigrams[g], pairs), Self.has(literalBigrams[g + 1], pairs),
-                              Self.has(literalBigrams[g + 2], pairs) else { continue }
-                        let start = literalStart[literal], end = literalStart[literal + 1]
-                        if Self.contains(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), in: hay) {
+                    while literal < literalEnd {
+                        let entry = literals![literal]
+                        literal += 1
+                        guard Self.has(entry.pairs.0, bits), Self.has(entry.pairs.1, bits),
+                              Self.has(entry.pairs.2, bits) else { continue }
+                        let needle = UnsafeRawBufferPointer(start: bytes! + Int(entry.start), count: Int(entry.length))
+                        if Self.contains(needle, in: UnsafeRawBufferPointer(hay)) {
                             found = true
                             break
                         }
                     }
-                    if !found { continue rules }
+                    if !found {
+                        rule += 1
+                        continue rules
+                    }
                 }
                 if body(rule) { return }
+                rule += 1
             }
-        }}}}}}}}}}
+        }}}}}}}}
     }
 
     @inline(__always)
-    private static func has(_ hash: UInt16, _ bits: UnsafeBufferPointer<UInt64>) -> Bool {
-        bits[Int(hash >> 6)] & (1 << UInt64(hash & 63)) != 0
+    private static func has(_ hash: UInt16, _ bits: UnsafePointer<UInt64>) -> Bool {
+        bits[Int(hash &>> 6)] & (1 &<< UInt64(hash & 63)) != 0
     }
 
     /// Substring search: memchr for the first byte, memcmp for the rest

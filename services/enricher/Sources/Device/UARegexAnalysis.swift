@@ -14,8 +14,10 @@
 // 2. A literal prefilter: byte strings that must occur in any input the regex
 //    can match (e.g. `SM-` and one of ` Build`, `) AppleWebKit` for
 //    `; *(SM-[A-Z]\d+)(?: Build|\) AppleWebKit)`). Checking them is far cheaper
-//    than a call into ICU, so most rules are skipped without running their regex. The analysis is conservative: whenever it is
-//    unsure, it requires nothing and the regex simply runs.
+//    than a call into ICU, so most rules are skipped without running their
+//    regex. The analysis is conservative: whenever it is unsure, it requires
+//    nothing and the regex simply runs. (Nothing here changes what matches:
+//    the prefilter only skips regexes that cannot match.)
 
 /// One conjunct of a prefilter: the input contains at least one of `literals`
 /// (compared after ASCII lower-casing when `caseInsensitive`).
@@ -65,6 +67,8 @@ struct UARegexAnalysis: Sendable {
     indirect enum Node {
         /// One character; `foldsCase` when it came from a class like `[Ss]`.
         case literal(Unicode.Scalar, foldsCase: Bool)
+        /// One of a few characters (a small class like `[34]`).
+        case characters([Unicode.Scalar])
         /// Consumes input the analysis does not track (class, `.`, `\d`, backreference...).
         case opaque
         /// Consumes nothing (`^`, `$`, `\b`, lookaround, inline flags).
@@ -88,7 +92,7 @@ struct UARegexAnalysis: Sendable {
     struct LiteralSet {
         var literals: [String]
         var caseInsensitive: Bool
-        var shortest: Int { literals.map(\.utf8.count).min() ?? 0 }
+        var shortest: Int { literals.lazy.map(\.utf8.count).min() ?? 0 }
     }
 
     /// Most conjunctions an alternation is expanded into (see below).
@@ -130,20 +134,38 @@ struct UARegexAnalysis: Sendable {
         return [union]
     }
 
+    /// Largest set of strings a run of the pattern is spelled out into.
+    static let maximumLanguageSize = 64
+
+    /// A sequence's literal runs: maximal stretches of items with a small,
+    /// finite set of spellings (literals, `x?`, ` {0,2}`, `(?:ab|cd)`), spelled
+    /// out. `; {0,2}(G7|M15)` requires one of ";G7", "; G7", ";  G7", ";M15", ...
+    /// which is far more telling than "G7" or "M15" alone. Items with no finite
+    /// spelling (`\d+`, `[^;]*`, `.`) end a run; a mandatory group among them
+    /// still contributes what it requires inside.
     static func conjuncts(ofSequence sequence: [Quantified]) -> [LiteralSet] {
         var sets: [LiteralSet] = []
-        var run = "", runFoldsCase = false
+        var run = LiteralSet(literals: [""], caseInsensitive: false)
         func flush() {
-            if !run.isEmpty { sets.append(LiteralSet(literals: [run], caseInsensitive: runFoldsCase)) }
-            run = ""
-            runFoldsCase = false
+            // A run that can be (nearly) empty requires nothing useful.
+            if run.shortest >= minimumLiteralLength { sets.append(run) }
+            run = LiteralSet(literals: [""], caseInsensitive: false)
+        }
+        func extend(with next: LiteralSet) {
+            if run.literals.count * next.literals.count > maximumLanguageSize { flush() }
+            run = LiteralSet(literals: run.literals.flatMap { head in next.literals.map { head + $0 } },
+                             caseInsensitive: run.caseInsensitive || next.caseInsensitive)
         }
         for item in sequence {
+            if let language = language(of: item) {
+                extend(with: language)
+                continue
+            }
             switch item.node {
             case let .literal(scalar, foldsCase) where item.min >= 1:
-                run.unicodeScalars.append(scalar)
-                runFoldsCase = runFoldsCase || foldsCase
-                if item.max != 1 { flush() }  // `a+`: one `a` is certain, what follows is not adjacent
+                // `a+`: one `a` is certain, but what follows is not adjacent to it.
+                extend(with: LiteralSet(literals: [String(scalar)], caseInsensitive: foldsCase))
+                flush()
             case .group(let alternatives) where item.min >= 1:
                 flush()
                 sets += conjuncts(ofAlternatives: alternatives)
@@ -152,7 +174,50 @@ struct UARegexAnalysis: Sendable {
             }
         }
         flush()
-        return sets.filter { $0.shortest >= minimumLiteralLength }
+        return sets
+    }
+
+    /// Every string `item` can match, when they are few (nil otherwise).
+    static func language(of item: Quantified) -> LiteralSet? {
+        let base: LiteralSet
+        switch item.node {
+        case let .literal(scalar, foldsCase):
+            base = LiteralSet(literals: [String(scalar)], caseInsensitive: foldsCase)
+        case .characters(let members):
+            base = LiteralSet(literals: members.map { String($0) }, caseInsensitive: false)
+        case .assertion:
+            base = LiteralSet(literals: [""], caseInsensitive: false)
+        case .opaque:
+            return nil
+        case .group(let alternatives):
+            var union = LiteralSet(literals: [], caseInsensitive: false)
+            for sequence in alternatives {
+                var spelled = LiteralSet(literals: [""], caseInsensitive: false)
+                for part in sequence {
+                    guard let next = language(of: part),
+                          spelled.literals.count * next.literals.count <= maximumLanguageSize else { return nil }
+                    spelled = LiteralSet(literals: spelled.literals.flatMap { head in next.literals.map { head + $0 } },
+                                         caseInsensitive: spelled.caseInsensitive || next.caseInsensitive)
+                }
+                union.literals += spelled.literals
+                union.caseInsensitive = union.caseInsensitive || spelled.caseInsensitive
+                guard union.literals.count <= maximumLanguageSize else { return nil }
+            }
+            base = union
+        }
+        // Repetition: min...max copies, for small bounded counts only.
+        guard let max = item.max, max <= 3 else { return nil }
+        var result = LiteralSet(literals: item.min == 0 ? [""] : [], caseInsensitive: base.caseInsensitive)
+        var power = LiteralSet(literals: [""], caseInsensitive: base.caseInsensitive)
+        for count in 1...Swift.max(1, max) where max >= 1 {
+            guard power.literals.count * base.literals.count <= maximumLanguageSize else { return nil }
+            power.literals = power.literals.flatMap { head in base.literals.map { head + $0 } }
+            if count >= item.min { result.literals += power.literals }
+            guard result.literals.count <= maximumLanguageSize else { return nil }
+        }
+        var seen = Set<String>()
+        result.literals = result.literals.filter { seen.insert($0).inserted }
+        return result
     }
 
     // MARK: Parser
@@ -273,7 +338,9 @@ struct UARegexAnalysis: Sendable {
         }
 
         /// Copies a character class, escaping what ICU would read as set syntax.
-        /// A class of one letter in both cases (`[Ss]`) is that letter, case folded.
+        /// A class of one letter in both cases (`[Ss]`) is that letter, case
+        /// folded; a class of a few plain ASCII characters (`[34]`, `[A-C_]`) is
+        /// the set of them.
         mutating func parseClass() -> Node {
             if peek() == "^" {
                 _ = take()
@@ -281,6 +348,9 @@ struct UARegexAnalysis: Sendable {
                       a.properties.isAlphabetic, String(a).lowercased() == String(b).lowercased() {
                 _ = take(); _ = take(); _ = take()
                 return .literal(Unicode.Scalar(String(a).lowercased())!, foldsCase: true)
+            } else if let members = smallClass() {
+                while take() != "]" {}
+                return members.count == 1 ? .literal(members[0], foldsCase: false) : .characters(members)
             }
             if peek() == "]" { _ = take(); output.unicodeScalars.removeLast(); emit("\\]") }
             while let c = peek() {
@@ -313,6 +383,34 @@ struct UARegexAnalysis: Sendable {
             }
             understood = false  // unterminated class
             return .opaque
+        }
+
+        /// Largest class spelled out as its members.
+        static let maximumClassSize = 10
+
+        /// The members of a class body made of plain ASCII characters and
+        /// ranges only (no negation, escapes or brackets), when there are few.
+        func smallClass() -> [Unicode.Scalar]? {
+            var members: [Unicode.Scalar] = []
+            var i = position
+            while i < scalars.count, scalars[i] != "]" {
+                let c = scalars[i]
+                guard c.isASCII, c != "\\", c != "[", c != "^" || i > position else { return nil }
+                if i + 2 < scalars.count, scalars[i + 1] == "-", scalars[i + 2] != "]" {
+                    let upper = scalars[i + 2]
+                    guard upper.isASCII, upper != "\\", upper != "[", c.value <= upper.value,
+                          upper.value - c.value < UInt32(Self.maximumClassSize) else { return nil }
+                    members += (c.value...upper.value).compactMap(Unicode.Scalar.init)
+                    i += 3
+                } else {
+                    members.append(c)
+                    i += 1
+                }
+                guard members.count <= Self.maximumClassSize else { return nil }
+            }
+            guard i < scalars.count, !members.isEmpty else { return nil }
+            var seen = Set<Unicode.Scalar>()
+            return members.filter { seen.insert($0).inserted }
         }
 
         mutating func parseGroup() -> Node? {
@@ -365,9 +463,13 @@ struct UARegexAnalysis: Sendable {
                 if !atEnd { position += 1 }
                 return nil
             default:
-                // Inline flags: (?i) or (?i-s:...).
+                // Inline flags: (?i) or (?i-s:...). Only i, m and s leave literals
+                // alone; with anything else (x: free spacing) the scanner bows out.
                 _ = take()
-                while let s = peek(), s.properties.isAlphabetic || s == "-" { _ = take() }
+                while let s = peek(), s.properties.isAlphabetic || s == "-" {
+                    if !["i", "m", "s", "-"].contains(s) { understood = false }
+                    _ = take()
+                }
                 if peek() == ")" {
                     _ = take()
                     return .assertion

@@ -65,7 +65,7 @@ form.filters .hint { color: var(--muted); font-size: 12px; white-space: nowrap; 
 .notice.error { background: #fde8eb; color: #8a1526; }
 .notice.info { background: #eaf1ff; color: #1e3a8a; }
 .notice button { margin-left: auto; border: 0; background: transparent; cursor: pointer; font-size: 15px; color: inherit; }
-.grid { display: grid; grid-template-columns: 92px 78px minmax(170px, 2.2fr) minmax(80px, 1fr) minmax(120px, 1.4fr) 56px minmax(100px, 1fr) 104px; gap: 0 12px; align-items: center; }
+.grid { display: grid; grid-template-columns: 92px 78px minmax(160px, 2fr) minmax(80px, 1fr) minmax(120px, 1.3fr) 64px minmax(140px, 1.3fr) 104px; gap: 0 12px; align-items: center; }
 .cols > span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .cols { padding: 5px 14px; color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .5px; background: var(--panel); border-bottom: 1px solid var(--line); }
 main#list { flex: 1; overflow-y: auto; background: var(--panel); position: relative; }
@@ -74,8 +74,8 @@ main#list { flex: 1; overflow-y: auto; background: var(--panel); position: relat
 .event-row > .summary > span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .event-row > .summary:hover { background: var(--hover); }
 .event-row.open > .summary { background: var(--open); }
-.event-row.fresh > .summary { animation: fresh 1.2s ease-out; }
-@keyframes fresh { from { background: #fff8d6; } to { background: transparent; } }
+.event-row.fresh > .summary { animation: fresh .9s ease-out; }
+@keyframes fresh { from { background: #fff6cc; } to { background: transparent; } }
 .event-row:focus { outline: none; } .event-row:focus-visible > .summary { outline: 2px solid var(--accent); outline-offset: -2px; }
 .mono { font-family: var(--mono); font-size: 12px; }
 .muted { color: var(--muted); }
@@ -144,7 +144,7 @@ main#list { flex: 1; overflow-y: auto; background: var(--panel); position: relat
       eventType: query.get('type') || '', event: query.get('event') || '', app: query.get('app') || '',
       country: (query.get('country') || '').toUpperCase(), text: query.get('q') || ''
     },
-    paused: false, held: [], queue: [], flushScheduled: false, lastStatsAt: 0, droppedNotice: 0, noticeTimer: null
+    paused: false, held: [], queue: [], flushScheduled: false, lastStatsAt: 0, droppedStats: 0, droppedSum: 0, noticeTimer: null
   };
 
   const list = $('list'), empty = $('empty');
@@ -234,23 +234,31 @@ main#list { flex: 1; overflow-y: auto; background: var(--panel); position: relat
         state.lastStatsAt = Date.now();
         $('rate').textContent = fmtRate(msg.rate);
         $('matched').textContent = fmtRate(msg.matchedRate);
-        const d = Number(msg.dropped) || 0;
-        $('dropped').textContent = d.toLocaleString();
-        $('dropped-box').classList.toggle('has-drops', d > 0);
+        state.droppedStats = Math.max(state.droppedStats, Number(msg.dropped) || 0);
+        showDropped();
         break;
       }
       case 'dropped': {
         const n = Number(msg.count) || 0;
-        state.droppedNotice += n;
-        const text = n.toLocaleString() + ' event' + (n === 1 ? '' : 's') + ' dropped (browser too slow)' +
-          (state.droppedNotice > n ? ' — ' + state.droppedNotice.toLocaleString() + ' in the last moments' : '');
-        notice('warn', text, 15000, () => { state.droppedNotice = 0; });
+        state.droppedSum += n;
+        const total = showDropped();
+        const text = fmtTime(new Date()).slice(0, 8) + ' · ' + n.toLocaleString() + ' event' + (n === 1 ? '' : 's') +
+          ' dropped (browser too slow)' + (total > n ? ' — ' + total.toLocaleString() + ' in total' : '');
+        notice('warn', text, 20000);
         break;
       }
       case 'error':
         notice('error', 'Server: ' + String(msg.message || 'error'));
         break;
     }
+  }
+
+  // the server's running total and the sum of its `dropped` notices; whichever is ahead
+  function showDropped() {
+    const total = Math.max(state.droppedStats, state.droppedSum);
+    $('dropped').textContent = total.toLocaleString();
+    $('dropped-box').classList.toggle('has-drops', total > 0);
+    return total;
   }
 
   function fmtRate(x) {
@@ -472,7 +480,7 @@ main#list { flex: 1; overflow-y: auto; background: var(--panel); position: relat
     const dev = isObj(enr.device) ? enr.device : {};
     const props = isObj(ev.properties) ? ev.properties : {};
     const type = str(ev.type);
-    let name = '', nameTitle = '';
+    let name = '';
     switch (type) {
       case 'track': name = str(ev.event); break;
       case 'page': case 'screen':
@@ -482,7 +490,7 @@ main#list { flex: 1; overflow-y: auto; background: var(--panel); position: relat
         name = str(traits.email || traits.name || ''); break;
       }
       case 'group': name = ev.groupId !== undefined ? 'group ' + str(ev.groupId) : ''; break;
-      case 'alias': name = ev.previousId !== undefined ? str(ev.previousId) + ' → ' + str(ev.userId) : ''; break;
+      case 'alias': name = ev.previousId !== undefined ? str(ev.previousId) + ' → ' + str(ev.userId || ev.anonymousId || '?') : ''; break;
       default: name = str(ev.event || ev.name);
     }
     if (!isObj(value)) name = str(value);
@@ -498,7 +506,7 @@ main#list { flex: 1; overflow-y: auto; background: var(--panel); position: relat
     const deviceType = str(dev.type);
     const devDetail = [str(dev.browserFamily), str(dev.osFamily)].filter(Boolean).join(' / ');
     return {
-      invalid, type, name, nameTitle, when, timeTitle, app, user, anon,
+      invalid, type, name, when, timeTitle, app, user, anon,
       messageId: str(isObj(value) && value.messageId !== undefined ? value.messageId : ev.messageId),
       reason: invalid ? str(value.reason) : '',
       country: str(geo.countryCode),

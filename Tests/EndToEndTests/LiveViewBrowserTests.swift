@@ -1,0 +1,63 @@
+import BeaconTestSupport
+import Foundation
+import Testing
+
+/// The live view in a real (headless) browser: an event sent to the tracker
+/// shows on the page.
+@Suite(.serialized) struct LiveViewBrowserTests {
+    @Test func anEventPostedToTheTrackerAppearsOnThePage() async throws {
+        let stack = BeaconStack()
+        let token = "token-\(stack.runId)"
+        let tracker = try await stack.startTracker()
+        let enricher = try await stack.startEnricher()
+        let liveview = try await stack.startLiveView(token: token)
+
+        // Without the token there is neither page nor stream.
+        #expect(try await HTTP.get("\(liveview.baseURL)/").status == 401)
+        #expect(try await HTTP.get("\(liveview.baseURL)/?token=wrong").status == 401)
+
+        let browser = try await HeadlessChromium.launch(executable: try TestEnvironment.chromium())
+        do {
+            try await browser.open("\(liveview.baseURL)/?token=\(token)")
+            try await browser.waitUntil("document.getElementById('status').classList.contains('up')", timeout: .seconds(30))
+
+            // The tap starts at "latest" when the page subscribes; until it is
+            // positioned an event can pass unseen, so keep sending distinct
+            // events until one shows, each awaited on the page itself.
+            var shown: String?
+            for attempt in 0..<20 where shown == nil {
+                let id = stack.messageId("live", attempt)
+                let reply = try await HTTP.postJSON(
+                    "\(tracker.baseURL)/v1/track",
+                    json: ["userId": "viewer", "event": "Live View Check", "messageId": id, "properties": ["attempt": attempt],
+                           "context": ["ip": "81.2.69.160"]],
+                    writeKey: BeaconStack.writeKey)
+                #expect(reply.status == 200)
+                do {
+                    try await browser.waitUntil(#"document.querySelector('.event-row[data-message-id="\#(id)"]') !== null"#, timeout: .seconds(3))
+                    shown = id
+                } catch {}
+            }
+            let id = try #require(shown, "no event reached the page")
+            let rowText = try await browser.evaluate(#"document.querySelector('.event-row[data-message-id="\#(id)"]').innerText"#)
+            #expect(rowText?.contains("Live View Check") == true)
+
+            // Click the row: the pretty-printed JSON shows the enrichment.
+            _ = try await browser.evaluate(#"document.querySelector('.event-row[data-message-id="\#(id)"]').click()"#)
+            try await browser.waitUntil(#"document.body.innerText.includes('"countryCode"')"#, timeout: .seconds(5))
+
+            let screenshot = try TestEnvironment.outputDir() + "/liveview.png"
+            try await browser.screenshot(to: screenshot)
+            #expect(FileManager.default.fileExists(atPath: screenshot))
+            print("live view screenshot: \(screenshot)")
+            #expect(browser.consoleErrors().filter { !$0.hasPrefix("network:") }.isEmpty, "\(browser.consoleErrors())")
+        } catch {
+            await browser.close()
+            throw error
+        }
+        await browser.close()
+        try await liveview.terminate()
+        try await enricher.terminate()
+        try await tracker.terminate()
+    }
+}
