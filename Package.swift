@@ -102,7 +102,8 @@ let package = Package(
                     dependencies: ["BeaconCore", "BeaconRedis", "BeaconKafka", "BeaconGeoIP", "BeaconMongo", "BeaconTestSupport"],
                     path: "Tests/SharedTests"),
         .testTarget(name: "TrackerTests", dependencies: ["TrackerService", "BeaconTestSupport"], path: "Tests/TrackerTests"),
-        .testTarget(name: "EnricherTests", dependencies: ["EnricherService", "BeaconTestSupport"], path: "Tests/EnricherTests"),
+        .testTarget(name: "EnricherTests", dependencies: ["EnricherService", "BeaconTestSupport", "Yams"], path: "Tests/EnricherTests"),
+        .testTarget(name: "LiveViewTests", dependencies: ["LiveViewService", "BeaconTestSupport"], path: "Tests/LiveViewTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["BeaconTestSupport", "BeaconKafka", "BeaconRedis"],
                     path: "Tests/EndToEndTests"),
     ]

@@ -26,6 +26,7 @@ on_exit() {
     trap '' INT TERM HUP PIPE
     set +e
     stack_fg_kill
+    kill_marked_processes
     if ((${#STACK_NAMES[@]} > 0)); then
         echo "test: stopping the test servers" >&2
         stack_stop
@@ -40,6 +41,22 @@ on_exit() {
     fi
     exit "$status"
 }
+# Stops whatever the tests started and left running (services, a browser, a
+# Redis of their own), found by the BEACON_TEST_SESSION mark in their environment.
+kill_marked_processes() {
+    [[ -n "${BEACON_TEST_SESSION:-}" ]] || return 0
+    local d pids=()
+    for d in /proc/[0-9]*; do
+        [[ "${d#/proc/}" == "$$" ]] && continue
+        if tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qx "BEACON_TEST_SESSION=$BEACON_TEST_SESSION"; then
+            pids+=("${d#/proc/}")
+        fi
+    done
+    ((${#pids[@]} > 0)) || return 0
+    echo "test: stopping ${#pids[@]} process(es) the tests left running" >&2
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -83,6 +100,9 @@ BEACON_TEST_CHROMIUM="$(command -v chromium)"
 export BEACON_TEST_CHROMIUM
 export BEACON_TEST_OUTPUT_DIR="$OUT"
 export LD_LIBRARY_PATH="$STACK_LD_LIBRARY_PATH"
+# Every process the tests start inherits this mark; Foundation's Process puts
+# children in their own process group, so the exit trap finds them by it.
+export BEACON_TEST_SESSION="$$-$RANDOM$RANDOM"
 
 args=(--skip-build)
 [[ -n "${FILTER:-}" ]] && args+=(--filter "$FILTER")
@@ -90,6 +110,11 @@ args=(--skip-build)
 [[ -n "${TEST_ARGS:-}" ]] && args+=($TEST_ARGS)
 echo "test: swift test ${args[*]}" >&2
 status=0
-stack_fg swift test "${args[@]}" || status=$?
+stack_fg swift test "${args[@]}" > >(tee "$OUT/swift-test.log") 2>&1 || status=$?
 phase_done tests
+# One plain summary line: tests passed and failed (Swift Testing's lines).
+passed=$(grep -c -E '^✔ Test .* passed after' "$OUT/swift-test.log" || true)
+failed=$(grep -c -E '^✘ Test .* failed after' "$OUT/swift-test.log" || true)
+if ((status != 0 && failed == 0)); then failed=1; fi
+echo "tests: $passed passed, $failed failed"
 exit "$status"

@@ -20,6 +20,10 @@ import Testing
         do {
             try await browser.open("\(liveview.baseURL)/?token=\(token)")
             try await browser.waitUntil("document.getElementById('status').classList.contains('up')", timeout: .seconds(30))
+            // Narrow the view to this test's events (the filter runs on the server).
+            _ = try await browser.evaluate(
+                "document.getElementById('f-event').value = 'Live View Check'; document.getElementById('f-country').value = 'GB';"
+                    + " document.getElementById('f-event').form.requestSubmit(); document.getElementById('clear').click(); true")
 
             // The tap starts at "latest" when the page subscribes; until it is
             // positioned an event can pass unseen, so keep sending distinct
@@ -41,10 +45,13 @@ import Testing
             let id = try #require(shown, "no event reached the page")
             let rowText = try await browser.evaluate(#"document.querySelector('.event-row[data-message-id="\#(id)"]').innerText"#)
             #expect(rowText?.contains("Live View Check") == true)
+            #expect(rowText?.contains("GB") == true)
 
             // Click the row: the pretty-printed JSON shows the enrichment.
-            _ = try await browser.evaluate(#"document.querySelector('.event-row[data-message-id="\#(id)"]').click()"#)
-            try await browser.waitUntil(#"document.body.innerText.includes('"countryCode"')"#, timeout: .seconds(5))
+            _ = try await browser.evaluate(#"document.querySelector('.event-row[data-message-id="\#(id)"] .summary').click()"#)
+            try await browser.waitUntil(
+                #"(document.querySelector('.event-row[data-message-id="\#(id)"] .detail pre.json')?.textContent ?? '').includes('countryCode')"#,
+                timeout: .seconds(5))
 
             let screenshot = try TestEnvironment.outputDir() + "/liveview.png"
             try await browser.screenshot(to: screenshot)

@@ -33,12 +33,9 @@ import Testing
         #expect(acknowledged.count == total)
         let wanted = Set(acknowledged)
         let collector = try KafkaCollector(topic: "beacon.events") { ($0["properties"] as? [String: Any])?["run"] as? String == stack.runId }
-        try collector.collect(until: "all \(total) acknowledged events in Kafka", timeout: .seconds(180)) {
-            Set($0.compactMap { $0.json["messageId"] as? String }).isSuperset(of: wanted)
-        }
-        let ids = collector.messages.compactMap { $0.json["messageId"] as? String }
-        print("no-loss: \(total) sent, \(Set(ids).count) distinct in Kafka, \(ids.count - Set(ids).count) duplicates after kill -9")
-        #expect(wanted.subtracting(ids).isEmpty)
+        try collector.collect(messageIds: wanted, timeout: .seconds(180))
+        print("no-loss: \(total) acknowledged, \(collector.messageIdCounts.count) distinct in Kafka, \(collector.duplicates) duplicates after kill -9")
+        #expect(wanted.isSubset(of: collector.messageIdCounts.keys))
         try await second.terminate()
         try await tracker.terminate()
     }

@@ -25,7 +25,7 @@ import Testing
 
     static let refusals: [(JSONValue, String)] = [
         (["messageId": "m", "userId": "u"], "missing \"type\""),
-        (["type": "purchase", "messageId": "m", "userId": "u"], "unknown type \"purchase\""),
+        (["type": "purchase", "messageId": "m", "userId": "u"], "unknown type \"purchase\" (expected track, identify, page, screen, group or alias)"),
         (["type": "track", "messageId": "m", "event": "E"], "track needs a userId or an anonymousId"),
         (["type": "track", "messageId": "m", "userId": "u"], "track needs a non-empty \"event\" name"),
         (["type": "track", "messageId": "m", "userId": "u", "event": "E", "properties": "x"], "\"properties\" must be an object, not string"),

@@ -5,6 +5,8 @@ import Foundation
 /// cares about (topics are shared, so tests mark their events with a run id).
 public final class KafkaCollector: @unchecked Sendable {
     public private(set) var messages: [(message: KafkaMessage, json: [String: Any])] = []
+    /// How often each messageId was kept (more than once: a duplicate).
+    public private(set) var messageIdCounts: [String: Int] = [:]
     private let consumer: KafkaConsumer
     private let keep: ([String: Any]) -> Bool
 
@@ -14,16 +16,37 @@ public final class KafkaCollector: @unchecked Sendable {
         self.keep = keep
     }
 
-    /// Reads until `done` holds for what was kept, or fails after `timeout`.
-    public func collect(until what: String, timeout: Duration = .seconds(60), _ done: ([(message: KafkaMessage, json: [String: Any])]) -> Bool) throws {
+    public var duplicates: Int { messageIdCounts.values.reduce(0) { $0 + $1 - 1 } }
+
+    /// Reads until `done` holds (asked again after each kept message), or fails after `timeout`.
+    public func collect(until what: String, timeout: Duration = .seconds(60), _ done: (KafkaCollector) -> Bool) throws {
         let deadline = ContinuousClock.now + timeout
-        while !done(messages) {
+        var satisfied = done(self)
+        while !satisfied {
             guard ContinuousClock.now < deadline else { throw Await.TimedOut(what: "\(what) (kept \(messages.count) messages)") }
-            if let message = try consumer.poll(timeoutMs: 100),
-               let json = (try? JSONSerialization.jsonObject(with: Data(message.value))) as? [String: Any], keep(json) {
-                messages.append((message, json))
-            }
+            if try readOne() { satisfied = done(self) }
         }
+    }
+
+    /// Reads until every id in `wanted` was seen; linear in what is read.
+    public func collect(messageIds wanted: Set<String>, timeout: Duration = .seconds(60)) throws {
+        var missing = wanted.subtracting(messageIdCounts.keys)
+        let deadline = ContinuousClock.now + timeout
+        while !missing.isEmpty {
+            guard ContinuousClock.now < deadline else {
+                throw Await.TimedOut(what: "\(wanted.count) messageIds in Kafka; \(missing.count) missing, e.g. \(missing.prefix(3).sorted())")
+            }
+            if try readOne(), let id = messages.last?.json["messageId"] as? String { missing.remove(id) }
+        }
+    }
+
+    private func readOne() throws -> Bool {
+        guard let message = try consumer.poll(timeoutMs: 100),
+              let json = (try? JSONSerialization.jsonObject(with: Data(message.value))) as? [String: Any], keep(json)
+        else { return false }
+        messages.append((message, json))
+        if let id = json["messageId"] as? String { messageIdCounts[id, default: 0] += 1 }
+        return true
     }
 
     deinit { consumer.close() }

@@ -26,6 +26,9 @@ public enum EnricherApplication {
         let parser = try UserAgentParser(regexesPath: settings.regexesPath, cacheCapacity: settings.deviceCacheSize)
         let enricher = EventEnricher(geo: geo, device: DeviceEnrichment(parser: parser))
         logger.info("kafka client", metadata: ["librdkafka": "\(kafkaLibraryVersion())", "brokers": "\(settings.producer.brokers)"])
+        if !kafkaLibraryIsAtLeast(major: 2, minor: 2) {
+            logger.warning("librdkafka older than 2.2 is loaded; it cannot talk to some brokers (Tansu). Put a newer librdkafka.so.1 on LD_LIBRARY_PATH")
+        }
 
         let pipelines = try settings.sources.map { source in
             StreamPipeline(
