@@ -48,7 +48,7 @@ kill_marked_processes() {
     local d pids=()
     for d in /proc/[0-9]*; do
         [[ "${d#/proc/}" == "$$" ]] && continue
-        if tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qx "BEACON_TEST_SESSION=$BEACON_TEST_SESSION"; then
+        if { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -qx "BEACON_TEST_SESSION=$BEACON_TEST_SESSION"; then
             pids+=("${d#/proc/}")
         fi
     done
@@ -113,8 +113,8 @@ status=0
 stack_fg swift test "${args[@]}" > >(tee "$OUT/swift-test.log") 2>&1 || status=$?
 phase_done tests
 # One plain summary line: tests passed and failed (Swift Testing's lines).
-passed=$(grep -c -E '^✔ Test .* passed after' "$OUT/swift-test.log" || true)
-failed=$(grep -c -E '^✘ Test .* failed after' "$OUT/swift-test.log" || true)
+passed=$(grep -v '^✔ Test run with' "$OUT/swift-test.log" | grep -c -E '^✔ Test .* passed after' || true)
+failed=$(grep -v '^✘ Test run with' "$OUT/swift-test.log" | grep -c -E '^✘ Test .* failed after' || true)
 if ((status != 0 && failed == 0)); then failed=1; fi
 echo "tests: $passed passed, $failed failed"
 exit "$status"
