@@ -106,7 +106,7 @@ struct KafkaTests {
 
     @Test("an unreachable broker fails deliveries within message.timeout.ms, with librdkafka's reason")
     func unreachableBroker() throws {
-        let port = try closedLocalPort()
+        let port = UInt16(FreePort.next())
         let deliveries = DeliveryLog()
         let producer = try KafkaProducer(
             config: KafkaProducerConfig(brokers: "127.0.0.1:\(port)", messageTimeoutMs: 1_500, logHandler: KafkaLog.silent),
@@ -147,7 +147,7 @@ struct KafkaTests {
     @Test("after a broker restart the idempotent producer reports itself broken, and its replacement delivers")
     func producerRecreationAfterBrokerRestart() throws {
         // A private broker: restarting the shared one would break other tests.
-        let port = try closedLocalPort()
+        let port = UInt16(FreePort.next())
         let brokers = "127.0.0.1:\(port)"
         var broker = try PrivateTansu(port: port)
         defer { broker.stop() }
@@ -355,10 +355,6 @@ private struct Timeout: Error, CustomStringConvertible {
     var description: String { "gave up waiting \(seconds) s for \(what)" }
 }
 
-private struct SocketFailure: Error {
-    let call: String
-}
-
 /// Runs `step` (which itself waits, e.g. a poll with a timeout) until it
 /// returns true; throws after `seconds`.
 private func pollUntil(seconds: Int, _ what: String, _ step: () throws -> Bool) throws {
@@ -413,25 +409,3 @@ private struct PrivateTansu {
     }
 }
 
-/// A 127.0.0.1 port that nothing listens on: bound by us, then released.
-private func closedLocalPort() throws -> UInt16 {
-    #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
-    guard fd >= 0 else { throw SocketFailure(call: "socket") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
-        }
-    }
-    guard bound else { throw SocketFailure(call: "bind") }
-    return UInt16(bigEndian: address.sin_port)
-}

@@ -24,7 +24,7 @@ public final class ServiceProcess: @unchecked Sendable {
         let outputDir = try TestEnvironment.outputDir() + "/logs"
         try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         logPath = "\(outputDir)/\(name)-\(port).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
 

@@ -8,11 +8,9 @@ import Logging
 /// HTTP server for health, readiness and metrics.
 public enum EnricherApplication {
     public static func run(options: ServiceOptions) async throws {
-        let config = try await ServiceConfig(options: options)
-        let logger = LoggingSetup.bootstrap(service: "enricher", level: config.logLevel, format: config.logFormat)
-        MetricsSetup.bootstrap()
-        let settings = try EnricherSettings(config)
-        let readiness = Readiness()
+        let bootstrap = try await ServiceBootstrap(service: "enricher", options: options)
+        let logger = bootstrap.logger, readiness = bootstrap.readiness
+        let settings = try EnricherSettings(bootstrap.config)
         let metrics = EnricherMetrics()
 
         var geo: GeoEnrichment?
@@ -33,7 +31,7 @@ public enum EnricherApplication {
         let pipelines = try settings.sources.map { source in
             StreamPipeline(
                 source: StreamSource(settings: source),
-                forwarder: try EventForwarder(config: settings.producer, metrics: metrics),
+                forwarder: try EventForwarder(config: settings.producer, metrics: metrics, readiness: readiness),
                 enricher: enricher, settings: settings.pipeline,
                 metrics: metrics, readiness: readiness, logger: logger
             )

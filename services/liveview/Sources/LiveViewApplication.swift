@@ -10,11 +10,9 @@ import ServiceLifecycle
 /// the token, and the taps that tail topics.
 public enum LiveViewApplication {
     public static func run(options: ServiceOptions) async throws {
-        let config = try await ServiceConfig(options: options)
-        let logger = LoggingSetup.bootstrap(service: "liveview", level: config.logLevel, format: config.logFormat)
-        MetricsSetup.bootstrap()
-        let settings = try LiveViewSettings(config)
-        let readiness = Readiness()
+        let bootstrap = try await ServiceBootstrap(service: "liveview", options: options)
+        let logger = bootstrap.logger, readiness = bootstrap.readiness
+        let settings = try LiveViewSettings(bootstrap.config)
         let metrics = LiveViewMetrics()
         let taps = TopicTaps(topics: settings.topics, brokers: settings.brokers, logger: logger)
         let token = AccessToken(settings.token)

@@ -6,11 +6,9 @@ import ServiceLifecycle
 /// Wires the tracker together: HTTP intake in front, the Redis writer behind.
 public enum TrackerApplication {
     public static func run(options: ServiceOptions) async throws {
-        let config = try await ServiceConfig(options: options)
-        let logger = LoggingSetup.bootstrap(service: "tracker", level: config.logLevel, format: config.logFormat)
-        MetricsSetup.bootstrap()
-        let settings = try TrackerSettings(config)
-        let readiness = Readiness()
+        let bootstrap = try await ServiceBootstrap(service: "tracker", options: options)
+        let logger = bootstrap.logger, readiness = bootstrap.readiness
+        let settings = try TrackerSettings(bootstrap.config)
         let metrics = TrackerMetrics(apps: settings.writeKeys.appNames)
         let queue = EventQueue<WriteRequest>(capacity: settings.bufferCapacity)
         let writer = StreamWriter(settings: settings.writer, queue: queue, readiness: readiness, metrics: metrics, logger: logger)

@@ -1,3 +1,4 @@
+import BeaconCore
 import BeaconKafka
 import Synchronization
 
@@ -22,9 +23,12 @@ final class EventForwarder {
     private var nextToken: UInt64 = 1
     private let inbox = DeliveryInbox()
     private let metrics: EnricherMetrics
+    private let readiness: Readiness
 
-    init(config: KafkaProducerConfig, metrics: EnricherMetrics) throws(KafkaError) {
+    init(config: KafkaProducerConfig, metrics: EnricherMetrics, readiness: Readiness) throws(KafkaError) {
         self.metrics = metrics
+        self.readiness = readiness
+        readiness.markReady("kafka")
         let inbox = self.inbox
         producer = try KafkaProducer(config: config) { report in inbox.reports.withLock { $0.append(report) } }
     }
@@ -82,7 +86,15 @@ final class EventForwarder {
         for (token, item) in retry {
             try produce(item, token: token)
         }
-        if !batch.isEmpty, retry.isEmpty { metrics.kafkaUp.record(1) } else if !retry.isEmpty { metrics.kafkaUp.record(0) }
+        // Kafka's health as the deliveries tell it: failures make the enricher
+        // not ready (it holds events in Redis meanwhile), a clean batch ready again.
+        if let failure = retry.first {
+            metrics.kafkaUp.record(0)
+            readiness.markNotReady("kafka", reason: "deliveries failing: \(batch.first { $0.error != nil }?.error?.description ?? "\(failure.1.topic)")")
+        } else if !batch.isEmpty {
+            metrics.kafkaUp.record(1)
+            readiness.markReady("kafka")
+        }
         return delivered
     }
 

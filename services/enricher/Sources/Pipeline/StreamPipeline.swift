@@ -78,7 +78,7 @@ final class StreamPipeline: @unchecked Sendable {
 
     private func step() throws {
         // Confirmations first: they free room and let Redis forget entries.
-        let delivered = try forwarder.collectDelivered(timeoutMs: forwarder.inFlight > 0 ? 0 : 0)
+        let delivered = try forwarder.collectDelivered(timeoutMs: 0)
         try acknowledge(delivered)
         metrics.inFlight.record(forwarder.inFlight)
 
