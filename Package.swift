@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "beacon-tracker", targets: ["beacon-tracker"]),
         .executable(name: "beacon-enricher", targets: ["beacon-enricher"]),
         .executable(name: "beacon-liveview", targets: ["beacon-liveview"]),
+        .executable(name: "beacon-consumers", targets: ["beacon-consumers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -34,6 +35,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         // C libraries, found through pkg-config.
@@ -89,12 +95,46 @@ let package = Package(
         ),
         .executableTarget(name: "beacon-liveview", dependencies: ["LiveViewService", "BeaconCore", argumentParser], path: "services/liveview/Main"),
 
+        // consumers: beacon.events -> device registry, rules (push requests, webhooks), counters.
+        .target(
+            name: "ConsumersService",
+            dependencies: [
+                "BeaconCore", "BeaconKafka", "BeaconRedis", "BeaconMongo", hummingbird, "Yams", atomics,
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "services/consumers/Sources"
+        ),
+        .executableTarget(name: "beacon-consumers", dependencies: ["ConsumersService", "BeaconCore", argumentParser],
+                          path: "services/consumers/Main"),
+
+        // pusher: beacon.push.* -> APNs (HTTP/2, ES256 token auth) and FCM HTTP v1 (OAuth2).
+        .target(
+            name: "PusherService",
+            dependencies: [
+                "BeaconCore", "BeaconKafka", "BeaconMongo", hummingbird, atomics, nio,
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "services/pusher/Sources"
+        ),
+
         // Tests run against the real servers that `make test` starts.
         .target(
             name: "BeaconTestSupport",
             dependencies: [
-                "BeaconCore", "BeaconRedis", "BeaconKafka",
+                "BeaconCore", "BeaconRedis", "BeaconKafka", hummingbird, logging, lifecycle,
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                // Stand-ins for APNs (HTTP/2 over TLS) and FCM (OAuth2 + messages:send).
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Tests/Support"
         ),
@@ -103,6 +143,9 @@ let package = Package(
                     path: "Tests/SharedTests"),
         .testTarget(name: "TrackerTests", dependencies: ["TrackerService", "BeaconTestSupport"], path: "Tests/TrackerTests"),
         .testTarget(name: "EnricherTests", dependencies: ["EnricherService", "BeaconTestSupport", "Yams"], path: "Tests/EnricherTests"),
+        .testTarget(name: "ConsumersTests", dependencies: ["ConsumersService", "BeaconTestSupport", "BeaconMongo", "BeaconRedis"],
+                    path: "Tests/ConsumersTests"),
+        .testTarget(name: "PusherTests", dependencies: ["PusherService", "BeaconTestSupport"], path: "Tests/PusherTests"),
         .testTarget(name: "LiveViewTests", dependencies: ["LiveViewService", "BeaconTestSupport"], path: "Tests/LiveViewTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["BeaconTestSupport", "BeaconKafka", "BeaconRedis"],
                     path: "Tests/EndToEndTests"),

@@ -49,6 +49,8 @@ public final class ServiceProcess: @unchecked Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     public var isRunning: Bool { process.isRunning }
     public var pid: Int32 { process.processIdentifier }
+    /// The exit status, once it exited.
+    public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 
     public func waitUntilHealthy(timeout: Duration = .seconds(30)) async throws {
         try await Await.condition("\(name) to answer /healthz", timeout: timeout) { [self] in

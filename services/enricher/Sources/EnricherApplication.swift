@@ -46,6 +46,9 @@ public enum EnricherApplication {
         logger.info("enricher starting", metadata: [
             "streams": "\(settings.sources.map { "\($0.url)/\($0.stream)" })", "topic": "\(settings.pipeline.topic)",
         ])
-        try await ServiceRunner.run([PipelineService(pipelines: pipelines), admin], logger: logger)
+        let workers = BlockingWorkers(pipelines.enumerated().map { index, pipeline in
+            BlockingWorkers.Worker(name: "pipeline-\(index)") { shouldStop in pipeline.run(shouldStop: shouldStop) }
+        })
+        try await ServiceRunner.run([workers, admin], logger: logger)
     }
 }

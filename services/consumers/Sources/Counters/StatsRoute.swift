@@ -1,0 +1,26 @@
+import BeaconCore
+import Hummingbird
+import NIOCore
+
+/// `GET /stats?app=demo&from=2026-11-22T10:00:00Z&to=…` on the consumers'
+/// HTTP port: per-minute counts by event name and country, and totals.
+enum StatsRoute {
+    static func add(to router: Router<BasicRequestContext>, query: StatsQuery) {
+        router.get("/stats") { request, _ -> Response in
+            let parameters = request.uri.queryParameters
+            do {
+                let answer = try query.answer(
+                    app: parameters["app"].map(String.init), from: parameters["from"].map(String.init), to: parameters["to"].map(String.init))
+                return json(.ok, answer)
+            } catch let error as StatsQuery.Invalid {
+                return json(.badRequest, ["error": .string(error.message)])
+            } catch {
+                return json(.serviceUnavailable, ["error": .string("counters unavailable: \(error)")])
+            }
+        }
+    }
+
+    private static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(value))))
+    }
+}
