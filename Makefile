@@ -4,13 +4,22 @@
 #   make test     install, build, start test servers on free ports, swift test
 #   make help     everything else
 #
-# Settings, e.g. `make run TRACKER_PORT=18080` or `make test FILTER=TrackerTests`:
+# Settings, e.g. `make run TRACKER_PORT=18080 PUSHER_DRY_RUN=false` or
+# `make test FILTER=TrackerTests`:
 TRACKER_PORT   ?= 8080
 ENRICHER_PORT  ?= 8081
+CONSUMERS_PORT ?= 8082
+PUSHER_PORT    ?= 8083
 LIVEVIEW_PORT  ?= 8090
 REDIS_PORT     ?= 6379
 KAFKA_PORT     ?= 9092
 MONGO_PORT     ?= 27017
+# the consumers' rules (relative to this folder)
+RULES_FILE     ?= services/consumers/rules.example.yaml
+# true: the pusher validates and reports on beacon.push.feedback, sends nothing;
+# false: it sends with the credentials in services/pusher/pusher.yaml or
+# BEACON_APNS_<APP>_* / BEACON_FCM_<APP>_* (see README, Configuring APNs and FCM)
+PUSHER_DRY_RUN ?= true
 LIVEVIEW_TOKEN ?= dev-token
 LOG_LEVEL      ?= info
 LOG_FORMAT     ?= text
@@ -18,10 +27,10 @@ CONFIG         ?= debug
 FILTER         ?=
 TEST_ARGS      ?=
 
-export TRACKER_PORT ENRICHER_PORT LIVEVIEW_PORT REDIS_PORT KAFKA_PORT MONGO_PORT
-export LIVEVIEW_TOKEN LOG_LEVEL LOG_FORMAT CONFIG FILTER TEST_ARGS
+export TRACKER_PORT ENRICHER_PORT CONSUMERS_PORT PUSHER_PORT LIVEVIEW_PORT REDIS_PORT KAFKA_PORT MONGO_PORT
+export RULES_FILE PUSHER_DRY_RUN LIVEVIEW_TOKEN LOG_LEVEL LOG_FORMAT CONFIG FILTER TEST_ARGS
 
-PRODUCTS := beacon-tracker beacon-enricher beacon-liveview
+PRODUCTS := beacon-tracker beacon-enricher beacon-consumers beacon-pusher beacon-liveview
 # NO_DEPS=1 skips scripts/install-deps.sh for build and release (in an image
 # whose Dockerfile installs the -dev packages itself).
 DEPS := $(if $(NO_DEPS),,deps)
@@ -34,9 +43,10 @@ help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
 	@echo "  make release-NAME     release build of one service ($(PRODUCTS))"
 	@echo
-	@echo "Settings (defaults): TRACKER_PORT=8080 ENRICHER_PORT=8081 LIVEVIEW_PORT=8090"
-	@echo "  REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017 LIVEVIEW_TOKEN=dev-token"
-	@echo "  LOG_LEVEL=info LOG_FORMAT=text|json CONFIG=debug|release (for run)"
+	@echo "Settings (defaults): TRACKER_PORT=8080 ENRICHER_PORT=8081 CONSUMERS_PORT=8082"
+	@echo "  PUSHER_PORT=8083 LIVEVIEW_PORT=8090 REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017"
+	@echo "  RULES_FILE=services/consumers/rules.example.yaml PUSHER_DRY_RUN=true|false"
+	@echo "  LIVEVIEW_TOKEN=dev-token LOG_LEVEL=info LOG_FORMAT=text|json CONFIG=debug|release (for run)"
 	@echo "  FILTER=<swift test --filter> TEST_ARGS=<more swift test arguments> (for test)"
 	@echo "  NO_DEPS=1 (build, release: do not run scripts/install-deps.sh)"
 

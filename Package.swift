@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "beacon-enricher", targets: ["beacon-enricher"]),
         .executable(name: "beacon-liveview", targets: ["beacon-liveview"]),
         .executable(name: "beacon-consumers", targets: ["beacon-consumers"]),
+        .executable(name: "beacon-pusher", targets: ["beacon-pusher"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -113,11 +114,13 @@ let package = Package(
             dependencies: [
                 "BeaconCore", "BeaconKafka", "BeaconMongo", hummingbird, atomics, nio,
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             path: "services/pusher/Sources"
         ),
+        .executableTarget(name: "beacon-pusher", dependencies: ["PusherService", "BeaconCore", argumentParser], path: "services/pusher/Main"),
 
         // Tests run against the real servers that `make test` starts.
         .target(
@@ -147,7 +150,10 @@ let package = Package(
                     path: "Tests/ConsumersTests"),
         .testTarget(name: "PusherTests", dependencies: ["PusherService", "BeaconTestSupport"], path: "Tests/PusherTests"),
         .testTarget(name: "LiveViewTests", dependencies: ["LiveViewService", "BeaconTestSupport"], path: "Tests/LiveViewTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["BeaconTestSupport", "BeaconKafka", "BeaconRedis"],
+        .testTarget(name: "EndToEndTests", dependencies: [
+                        "BeaconTestSupport", "BeaconCore", "BeaconKafka", "BeaconRedis", "BeaconMongo",
+                        .product(name: "Crypto", package: "swift-crypto"),
+                    ],
                     path: "Tests/EndToEndTests"),
     ]
 )

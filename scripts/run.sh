@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # `make run`: install what is missing, build, start Redis, Kafka (Tansu) and
-# MongoDB (SecantusDB), create the topics, start tracker, enricher and
-# liveview, print the URLs and stay in the foreground. Ctrl-C or SIGTERM stops
-# everything it started. Logs and Redis data go to .run/.
+# MongoDB (SecantusDB), create the topics, start tracker, enricher,
+# consumers, pusher and liveview, print the URLs and stay in the foreground.
+# Ctrl-C or SIGTERM stops everything it started. Logs and Redis data go to .run/.
 #
 # Settings (environment or make variables):
-#   TRACKER_PORT=8080 ENRICHER_PORT=8081 LIVEVIEW_PORT=8090
-#   REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017
+#   TRACKER_PORT=8080 ENRICHER_PORT=8081 CONSUMERS_PORT=8082 PUSHER_PORT=8083
+#   LIVEVIEW_PORT=8090 REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017
+#   RULES_FILE=services/consumers/rules.example.yaml (the consumers' rules;
+#     relative to the repository)
+#   PUSHER_DRY_RUN=true|false (false sends to APNs/FCM with the credentials in
+#     services/pusher/pusher.yaml or BEACON_APNS_<APP>_* / BEACON_FCM_<APP>_*)
 #   LIVEVIEW_TOKEN=dev-token LOG_LEVEL=info LOG_FORMAT=text
 #   CONFIG=debug|release (which build to run), SKIP_BUILD=1 (run what is built)
 set -euo pipefail
@@ -18,10 +22,14 @@ source "$ROOT/scripts/stack.sh"
 
 TRACKER_PORT="${TRACKER_PORT:-8080}"
 ENRICHER_PORT="${ENRICHER_PORT:-8081}"
+CONSUMERS_PORT="${CONSUMERS_PORT:-8082}"
+PUSHER_PORT="${PUSHER_PORT:-8083}"
 LIVEVIEW_PORT="${LIVEVIEW_PORT:-8090}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 MONGO_PORT="${MONGO_PORT:-27017}"
+RULES_FILE="${RULES_FILE:-services/consumers/rules.example.yaml}"
+PUSHER_DRY_RUN="${PUSHER_DRY_RUN:-true}"
 LIVEVIEW_TOKEN="${LIVEVIEW_TOKEN:-dev-token}"
 LOG_LEVEL="${LOG_LEVEL:-info}"
 LOG_FORMAT="${LOG_FORMAT:-text}"
@@ -30,6 +38,8 @@ RUN_DIR="$ROOT/.run"
 SERVICE_START_TIMEOUT="${SERVICE_START_TIMEOUT:-60}"
 
 case "$CONFIG" in debug | release) ;; *) echo "run: CONFIG must be debug or release, not '$CONFIG'" >&2; exit 2 ;; esac
+case "$PUSHER_DRY_RUN" in true | false) ;; *) echo "run: PUSHER_DRY_RUN must be true or false, not '$PUSHER_DRY_RUN'" >&2; exit 2 ;; esac
+[[ -f "$RULES_FILE" ]] || { echo "run: RULES_FILE=$RULES_FILE: no such file (relative paths start at $ROOT)" >&2; exit 2; }
 
 # shellcheck disable=SC2329 # called by the EXIT trap
 on_exit() {
@@ -58,6 +68,8 @@ stack_check_port "$KAFKA_PORT" KAFKA_PORT
 stack_check_port "$MONGO_PORT" MONGO_PORT
 stack_check_port "$TRACKER_PORT" TRACKER_PORT
 stack_check_port "$ENRICHER_PORT" ENRICHER_PORT
+stack_check_port "$CONSUMERS_PORT" CONSUMERS_PORT
+stack_check_port "$PUSHER_PORT" PUSHER_PORT
 stack_check_port "$LIVEVIEW_PORT" LIVEVIEW_PORT
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
@@ -65,10 +77,11 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     stack_fg swift build -c "$CONFIG"
 fi
 BIN_DIR="$(swift build -c "$CONFIG" --show-bin-path)"
-for exe in beacon-tracker beacon-enricher beacon-liveview; do
-    [[ -x "$BIN_DIR/$exe" ]] || { echo "run: $BIN_DIR/$exe is missing (did the build succeed?)" >&2; exit 1; }
+SERVICES=(tracker enricher consumers pusher liveview)
+for name in "${SERVICES[@]}"; do
+    [[ -x "$BIN_DIR/beacon-$name" ]] || { echo "run: $BIN_DIR/beacon-$name is missing (did the build succeed?)" >&2; exit 1; }
 done
-stack_check_rdkafka "$BIN_DIR/beacon-enricher" "$BIN_DIR/beacon-liveview"
+stack_check_rdkafka "${SERVICES[@]/#/$BIN_DIR/beacon-}"
 
 STACK_REDIS_DIR="$RUN_DIR/redis"
 stack_start_servers "$REDIS_PORT" "$KAFKA_PORT" "$MONGO_PORT" "$STACK_REDIS_DIR"
@@ -90,13 +103,30 @@ start_service enricher "$ENRICHER_PORT" \
     BEACON_REDIS_URLS="redis://127.0.0.1:$REDIS_PORT" \
     BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
     BEACON_GEOIP_DATABASE="$STACK_DEPS/geoip/GeoLite2-City.mmdb"
+start_service consumers "$CONSUMERS_PORT" \
+    BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
+    BEACON_MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT" \
+    BEACON_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
+    BEACON_RULES_FILE="$RULES_FILE"
+start_service pusher "$PUSHER_PORT" \
+    BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
+    BEACON_MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT" \
+    BEACON_PUSHER_DRY_RUN="$PUSHER_DRY_RUN"
 start_service liveview "$LIVEVIEW_PORT" \
     BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
     BEACON_LIVEVIEW_TOKEN="$LIVEVIEW_TOKEN"
 
 stack_wait tracker http "http://127.0.0.1:$TRACKER_PORT/healthz" "$SERVICE_START_TIMEOUT"
 stack_wait enricher http "http://127.0.0.1:$ENRICHER_PORT/healthz" "$SERVICE_START_TIMEOUT"
+stack_wait consumers http "http://127.0.0.1:$CONSUMERS_PORT/healthz" "$SERVICE_START_TIMEOUT"
+stack_wait pusher http "http://127.0.0.1:$PUSHER_PORT/healthz" "$SERVICE_START_TIMEOUT"
 stack_wait liveview http "http://127.0.0.1:$LIVEVIEW_PORT/healthz" "$SERVICE_START_TIMEOUT"
+
+if [[ "$PUSHER_DRY_RUN" == true ]]; then
+    PUSHER_MODE="dry run: outcomes on beacon.push.feedback, nothing sent"
+else
+    PUSHER_MODE="sending to APNs/FCM"
+fi
 
 cat <<EOF
 
@@ -104,13 +134,17 @@ Beacon is running ($CONFIG build). Ctrl-C stops everything.
 
   Tracker   http://127.0.0.1:$TRACKER_PORT        (write key: demo-write-key)
   Enricher  http://127.0.0.1:$ENRICHER_PORT/metrics  (/healthz, /readyz)
+  Consumers http://127.0.0.1:$CONSUMERS_PORT/stats?app=demo  (/metrics; rules: $RULES_FILE)
+  Pusher    http://127.0.0.1:$PUSHER_PORT/metrics  ($PUSHER_MODE)
   Live view http://127.0.0.1:$LIVEVIEW_PORT/?token=$LIVEVIEW_TOKEN
 $(stack_print_servers "$REDIS_PORT" "$KAFKA_PORT" "$MONGO_PORT")
 
 Send an event:
   curl -u demo-write-key: -H 'Content-Type: application/json' -d '{"userId":"u1","event":"Hello","properties":{"x":1}}' http://127.0.0.1:$TRACKER_PORT/v1/track
+Register a push device for u1:
+  curl -u demo-write-key: -H 'Content-Type: application/json' -d '{"userId":"u1","traits":{"name":"Ada"},"context":{"device":{"token":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","type":"ios"}}}' http://127.0.0.1:$TRACKER_PORT/v1/identify
 
-Logs: .run/{tracker,enricher,liveview,redis,kafka,mongo}.log
+Logs: .run/{tracker,enricher,consumers,pusher,liveview,redis,kafka,mongo}.log
 
 EOF
 

@@ -125,12 +125,21 @@ stack_init() { # stack_init DIR
 }
 
 # stack_spawn NAME TIER LOG CMD...: start CMD in the background (TIER is
-# "server" or "service"; services are stopped first).
+# "server" or "service"; services are stopped first). Servers get a session
+# of their own, so that a Ctrl-C in the terminal (SIGINT to the whole
+# foreground group) reaches the services at once but not Redis, Kafka and
+# MongoDB: those stay up until the services have shut down cleanly, and
+# stack_stop stops them after. (setsid does not fork here: a background job
+# of a script is no process group leader, so the pid is the server's.)
 stack_spawn() {
     local name="$1" tier="$2" log="$3" pid
     shift 3
     mkdir -p "$(dirname "$log")"
-    "$@" >"$log" 2>&1 </dev/null &
+    if [[ "$tier" == server ]]; then
+        setsid "$@" >"$log" 2>&1 </dev/null &
+    else
+        "$@" >"$log" 2>&1 </dev/null &
+    fi
     pid=$!
     STACK_NAMES+=("$name")
     STACK_PID[$name]=$pid

@@ -49,6 +49,7 @@ public struct PushRequest: Sendable, Equatable {
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public init(json: JSONValue) throws(Invalid) {

@@ -1,0 +1,143 @@
+import Atomics
+import BeaconCore
+import BeaconKafka
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Consumes the push-request topics and sends many pushes at once. A
+/// message's offset is stored only when its outcome is on the feedback topic,
+/// and only once every earlier message of its partition is too; on SIGTERM
+/// it stops reading and lets what is in flight finish (bounded).
+final class PushConsumer: Service, @unchecked Sendable {
+    struct Settings: Sendable {
+        var brokers: String
+        var topics: [String]
+        var group: String
+        var consumerProperties: [String: String]
+        var concurrency: Int
+        var drainTimeout: Duration
+    }
+
+    private let settings: Settings
+    private let sender: PushSender
+    private let feedback: FeedbackWriter
+    private let remover: InvalidTokenRemover
+    private let metrics: PusherMetrics
+    private let readiness: Readiness
+    private let logger: Logger
+    private let offsets = Mutex(OffsetTracker())
+    private let stopping = ManagedAtomic(false)
+
+    init(
+        settings: Settings, sender: PushSender, feedback: FeedbackWriter, remover: InvalidTokenRemover, metrics: PusherMetrics,
+        readiness: Readiness, logger: Logger
+    ) {
+        self.settings = settings
+        self.sender = sender
+        self.feedback = feedback
+        self.remover = remover
+        self.metrics = metrics
+        self.readiness = readiness
+        self.logger = logger
+        readiness.register("kafka", reason: "not subscribed yet")
+    }
+
+    func run() async throws {
+        let consumer = try KafkaConsumer(brokers: settings.brokers, groupId: settings.group, extra: settings.consumerProperties)
+        try consumer.subscribe(settings.topics)
+        readiness.markReady("kafka")
+        logger.info("consuming push requests", metadata: ["topics": "\(settings.topics)", "group": "\(settings.group)"])
+        let (messages, continuation) = AsyncStream<KafkaMessage>.makeStream()
+        // Permits bound what is in flight; the poll thread waits for one per message.
+        let permits = DispatchSemaphore(value: settings.concurrency)
+        let polling = Thread { [self] in
+            while !stopping.load(ordering: .relaxed) {
+                permits.wait()
+                guard !stopping.load(ordering: .relaxed) else { permits.signal(); break }
+                do {
+                    guard let message = try consumer.poll(timeoutMs: 200) else {
+                        permits.signal()
+                        continue
+                    }
+                    offsets.withLock { $0.started(topic: message.topic, partition: message.partition, offset: message.offset) }
+                    continuation.yield(message)
+                } catch {
+                    permits.signal()
+                    readiness.markNotReady("kafka", reason: "\(error)")
+                    logger.warning("kafka poll failed", metadata: ["error": "\(error)"])
+                    Thread.sleep(forTimeInterval: 1)
+                }
+            }
+            continuation.finish()
+        }
+        polling.name = "beacon-push-poll"
+        polling.start()
+
+        async let drained: Void = withDiscardingTaskGroup { group in
+            for await message in messages {
+                group.addTask { [self] in
+                    await process(message, consumer: consumer)
+                    permits.signal()
+                }
+            }
+        }
+        try? await gracefulShutdown()
+        stopping.store(true, ordering: .relaxed)
+        permits.signal()  // wake the poll thread if it waits for a permit
+        let inFlight = offsets.withLock { $0.count }
+        logger.info("draining push requests in flight", metadata: ["inFlight": "\(inFlight)"])
+        let deadline = Task {
+            try await Task.sleep(for: settings.drainTimeout)
+            logger.warning("drain timeout reached; unfinished requests will be redelivered")
+        }
+        await drained
+        deadline.cancel()
+        consumer.close()
+    }
+
+    private func process(_ message: KafkaMessage, consumer: KafkaConsumer) async {
+        metrics.inFlight.record(offsets.withLock { $0.count })
+        let raw = try? JSONParser.parse(message.value)
+        var request: PushRequest?
+        let outcome: PushOutcome
+        do {
+            guard let raw else { throw PushRequest.Invalid(description: "not JSON") }
+            let parsed = try PushRequest(json: raw)
+            request = parsed
+            outcome = await sender.send(parsed)
+        } catch {
+            outcome = PushOutcome(status: .invalidRequest, reason: "\(error)", attempts: 0, latency: .zero)
+        }
+        let app = request?.app ?? "unknown", platform = request?.platform ?? "unknown"
+        if outcome.status == .invalidToken, let request { remover.add(app: request.app, token: request.token) }
+        metrics.record(outcome, app: app, platform: platform)
+        var logger = logger
+        logger[metadataKey: "requestId"] = "\(request?.requestId ?? "-")"
+        if let source = request?.sourceMessageId { logger[metadataKey: "messageId"] = "\(source)" }
+        logger.debug("push outcome", metadata: ["status": "\(outcome.status.rawValue)", "reason": "\(outcome.reason ?? "")"])
+
+        // The outcome must be recorded before the offset may move: keep trying.
+        let record = outcome.feedback(for: request, raw: raw)
+        var backoff = Duration.milliseconds(100)
+        while true {
+            do {
+                try await feedback.write(record, key: request?.token ?? "")
+                break
+            } catch {
+                logger.warning("feedback write failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        if let committable = offsets.withLock({ $0.finished(topic: message.topic, partition: message.partition, offset: message.offset) }) {
+            let marker = KafkaMessage(topic: message.topic, partition: message.partition, offset: committable, key: nil, value: [], timestampMs: nil)
+            do {
+                try consumer.storeOffset(marker)
+            } catch {
+                logger.warning("could not store offset", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
