@@ -14,8 +14,8 @@ LIVEVIEW_PORT  ?= 8090
 REDIS_PORT     ?= 6379
 KAFKA_PORT     ?= 9092
 MONGO_PORT     ?= 27017
-# the consumers' rules (relative to this folder)
-RULES_FILE     ?= services/consumers/rules.example.yaml
+# the consumers' rules (relative to this folder; rules.example.yaml documents all)
+RULES_FILE     ?= services/consumers/rules.demo.yaml
 # true: the pusher validates and reports on beacon.push.feedback, sends nothing;
 # false: it sends with the credentials in services/pusher/pusher.yaml or
 # BEACON_APNS_<APP>_* / BEACON_FCM_<APP>_* (see README, Configuring APNs and FCM)
@@ -45,7 +45,7 @@ help: ## this list
 	@echo
 	@echo "Settings (defaults): TRACKER_PORT=8080 ENRICHER_PORT=8081 CONSUMERS_PORT=8082"
 	@echo "  PUSHER_PORT=8083 LIVEVIEW_PORT=8090 REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017"
-	@echo "  RULES_FILE=services/consumers/rules.example.yaml PUSHER_DRY_RUN=true|false"
+	@echo "  RULES_FILE=services/consumers/rules.demo.yaml PUSHER_DRY_RUN=true|false"
 	@echo "  LIVEVIEW_TOKEN=dev-token LOG_LEVEL=info LOG_FORMAT=text|json CONFIG=debug|release (for run)"
 	@echo "  FILTER=<swift test --filter> TEST_ARGS=<more swift test arguments> (for test)"
 	@echo "  NO_DEPS=1 (build, release: do not run scripts/install-deps.sh)"

@@ -7,7 +7,7 @@
 # Settings (environment or make variables):
 #   TRACKER_PORT=8080 ENRICHER_PORT=8081 CONSUMERS_PORT=8082 PUSHER_PORT=8083
 #   LIVEVIEW_PORT=8090 REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017
-#   RULES_FILE=services/consumers/rules.example.yaml (the consumers' rules;
+#   RULES_FILE=services/consumers/rules.demo.yaml (the consumers' rules;
 #     relative to the repository)
 #   PUSHER_DRY_RUN=true|false (false sends to APNs/FCM with the credentials in
 #     services/pusher/pusher.yaml or BEACON_APNS_<APP>_* / BEACON_FCM_<APP>_*)
@@ -28,7 +28,7 @@ LIVEVIEW_PORT="${LIVEVIEW_PORT:-8090}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 MONGO_PORT="${MONGO_PORT:-27017}"
-RULES_FILE="${RULES_FILE:-services/consumers/rules.example.yaml}"
+RULES_FILE="${RULES_FILE:-services/consumers/rules.demo.yaml}"
 PUSHER_DRY_RUN="${PUSHER_DRY_RUN:-true}"
 LIVEVIEW_TOKEN="${LIVEVIEW_TOKEN:-dev-token}"
 LOG_LEVEL="${LOG_LEVEL:-info}"
@@ -127,6 +127,11 @@ if [[ "$PUSHER_DRY_RUN" == true ]]; then
 else
     PUSHER_MODE="sending to APNs/FCM"
 fi
+SEND_HINT="Send an event:"
+if [[ "$RULES_FILE" == services/consumers/rules.demo.yaml ]]; then
+    SEND_HINT="Send an event (the demo rules turn \"Hello\" into a push to u1's devices: watch
+beacon.push.apns and beacon.push.feedback in the live view):"
+fi
 
 cat <<EOF
 
@@ -139,10 +144,10 @@ Beacon is running ($CONFIG build). Ctrl-C stops everything.
   Live view http://127.0.0.1:$LIVEVIEW_PORT/?token=$LIVEVIEW_TOKEN
 $(stack_print_servers "$REDIS_PORT" "$KAFKA_PORT" "$MONGO_PORT")
 
-Send an event:
-  curl -u demo-write-key: -H 'Content-Type: application/json' -d '{"userId":"u1","event":"Hello","properties":{"x":1}}' http://127.0.0.1:$TRACKER_PORT/v1/track
 Register a push device for u1:
   curl -u demo-write-key: -H 'Content-Type: application/json' -d '{"userId":"u1","traits":{"name":"Ada"},"context":{"device":{"token":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","type":"ios"}}}' http://127.0.0.1:$TRACKER_PORT/v1/identify
+$SEND_HINT
+  curl -u demo-write-key: -H 'Content-Type: application/json' -d '{"userId":"u1","event":"Hello","properties":{"x":1}}' http://127.0.0.1:$TRACKER_PORT/v1/track
 
 Logs: .run/{tracker,enricher,consumers,pusher,liveview,redis,kafka,mongo}.log
 

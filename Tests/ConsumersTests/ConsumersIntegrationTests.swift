@@ -36,6 +36,8 @@ import Testing
             match:
               event: Hook Me
             actions:
+              - push:
+                  title: "Hooked"
               - webhook:
                   url: http://127.0.0.1:9/hook
         """
@@ -154,13 +156,17 @@ import Testing
         try await Await.condition("two pushes capped") {
             PrometheusText.value(try await HTTP.get("\(consumers.baseURL)/metrics").text, "beacon_consumers_capped_total") == 2
         }
-        try apns.collect(until: "nothing more") { _ in true }
+        try apns.drain()
+        #expect(apns.messages.count == 3)
         #expect(Set(apns.messages.compactMap { $0.json["sourceMessageId"] as? String }) == ["\(run)-o1", "\(run)-o2", "\(run)-o3"])
         #expect(try await consumers.terminate() == 0)
     }
 
     @Test func aWebhookToAPrivateAddressIsRefusedAndTheEventParked() async throws {
-        let consumers = try await startConsumers(only: "rules", rulesFile: try writeRules(Self.rules))
+        let consumers = try await startConsumers(only: "registry,rules", rulesFile: try writeRules(Self.rules))
+        try produce([event("Application Opened", user: "u", id: "device", device: ["token": .string("tok-\(run)-hook"), "type": "ios"])])
+        let devices = try devices()
+        try await Await.condition("the device registered", timeout: .seconds(60)) { (try? devices.count(filter: "{}")) == 1 }
         try produce([event("Hook Me", user: "u", id: "hook")])
         let failed = try KafkaCollector(topic: failedTopic) { ($0["event"] as? [String: Any])?["messageId"] as? String == "\(run)-hook" }
         try failed.collect(until: "the event in the failed topic") { !$0.messages.isEmpty }
@@ -168,6 +174,11 @@ import Testing
         #expect((record["error"] as? String)?.contains("private or reserved address") == true)
         #expect(record["attempts"] as? Int == 2)
         #expect(record["consumer"] as? String == "rules")
+        // The push before the failing webhook went out once, not once per attempt.
+        let pushes = try KafkaCollector(topic: apnsTopic) { $0["sourceMessageId"] as? String == "\(run)-hook" }
+        try pushes.collect(until: "the push request") { !$0.messages.isEmpty }
+        try pushes.drain()
+        #expect(pushes.messages.count == 1)
         #expect(try await consumers.terminate() == 0)
     }
 

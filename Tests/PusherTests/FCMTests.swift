@@ -307,7 +307,8 @@ struct FCMTests {
         case (.retryable(let expected), .retryable(_, let retryAfter)):
             #expect(retryAfter == expected)
         case (.retryableAbout(let expected), .retryable(_, let retryAfter?)):
-            #expect(retryAfter > expected - .seconds(5) && retryAfter <= expected)
+            // An HTTP-date is relative to when the server wrote it; allow for a loaded machine.
+            #expect(retryAfter > expected - .seconds(30) && retryAfter <= expected)
         default:
             Issue.record("\(errorCase.name): got \(result.outcome)")
         }
@@ -408,16 +409,18 @@ struct FCMTests {
     }
 
     @Test func unreachableEndpointIsRetryable() async throws {
-        // AsyncHTTPClient keeps trying to connect until the request's deadline, so keep it short.
-        let fixture = try await Fixture.start(requestTimeout: .seconds(1))
+        // AsyncHTTPClient keeps trying to connect until the request's deadline, so keep it short
+        // (but long enough for the first, successful send on a loaded machine).
+        let fixture = try await Fixture.start(requestTimeout: .seconds(5))
         defer { Task { await fixture.close() } }
         #expect(await fixture.client.send(Self.message("up")).outcome.isDelivered)
         await fixture.server.stop()
         let result = await fixture.client.send(Self.message("down"))
         guard case .retryable(let reason, nil) = result.outcome else { Issue.record("\(result.outcome)"); return }
-        #expect(reason.hasPrefix("transport"))
+        // The send or, when the cached token has to be renewed, the token request fails.
+        #expect(reason.hasPrefix("transport") || reason.hasPrefix("token endpoint unreachable"), "\(reason)")
         #expect(result.status == nil)
-        #expect(result.latency < .seconds(5))
+        #expect(result.latency < .seconds(15))
     }
 
     // MARK: - Pure parts

@@ -40,13 +40,25 @@ public final class KafkaCollector: @unchecked Sendable {
         }
     }
 
-    private func readOne() throws -> Bool {
-        guard let message = try consumer.poll(timeoutMs: 100),
-              let json = (try? JSONSerialization.jsonObject(with: Data(message.value))) as? [String: Any], keep(json)
-        else { return false }
+    /// Reads on until nothing has arrived for `idle`: for checking that
+    /// something did *not* happen once everything before it is known to be written.
+    public func drain(idle: Duration = .seconds(1)) throws {
+        var quietSince = ContinuousClock.now
+        while ContinuousClock.now - quietSince < idle {
+            if try read().read { quietSince = .now }
+        }
+    }
+
+    private func readOne() throws -> Bool { try read().kept }
+
+    private func read() throws -> (read: Bool, kept: Bool) {
+        guard let message = try consumer.poll(timeoutMs: 100) else { return (false, false) }
+        guard let json = (try? JSONSerialization.jsonObject(with: Data(message.value))) as? [String: Any], keep(json) else {
+            return (true, false)
+        }
         messages.append((message, json))
         if let id = json["messageId"] as? String { messageIdCounts[id, default: 0] += 1 }
-        return true
+        return (true, true)
     }
 
     deinit { consumer.close() }

@@ -19,6 +19,9 @@ final class RulesHandler: EventHandler, @unchecked Sendable {
     private let pushes = Counter(label: "beacon_consumers_push_requests_total")
     private let capped = Counter(label: "beacon_consumers_capped_total")
     private let webhooksSent = Counter(label: "beacon_consumers_webhooks_total")
+    /// Actions already done for the event being handled, so that a retry
+    /// after a later action failed does not repeat them.
+    private var completed: (messageId: String, actions: Set<String>) = ("", [])
 
     init(
         rules: RuleSet, registry: DeviceRegistry, caps: FrequencyCapStore, writer: PushRequestWriter, webhooks: WebhookSender,
@@ -41,8 +44,11 @@ final class RulesHandler: EventHandler, @unchecked Sendable {
         let user = userId ?? event["anonymousId"]?.stringValue ?? ""
         let messageId = event["messageId"]?.stringValue ?? "\(message.topic)-\(message.partition)-\(message.offset)"
         let now = Timestamp.iso8601(Date())
+        if completed.messageId != messageId { completed = (messageId, []) }
         for rule in matching {
             for (index, action) in rule.actions.enumerated() {
+                let actionKey = "\(rule.name)#\(index)"
+                guard !completed.actions.contains(actionKey) else { continue }
                 if let cap = action.cap {
                     let admitted = try caps.admit(key: cap.key(rule: rule.name, app: app, user: user), member: messageId,
                                                   max: cap.max, windowSeconds: cap.windowSeconds)
@@ -68,10 +74,12 @@ final class RulesHandler: EventHandler, @unchecked Sendable {
                         }
                     try writer.write(requests)
                     pushes.increment(by: requests.count)
+                    completed.actions.insert(actionKey)
                 case .webhook(let webhook):
                     let request = webhook.render(event)
                     try webhooks.send(request)
                     webhooksSent.increment()
+                    completed.actions.insert(actionKey)
                 }
             }
         }

@@ -75,25 +75,34 @@ final class PushConsumer: Service, @unchecked Sendable {
         polling.name = "beacon-push-poll"
         polling.start()
 
-        async let drained: Void = withDiscardingTaskGroup { group in
-            for await message in messages {
-                group.addTask { [self] in
-                    await process(message, consumer: consumer)
-                    permits.signal()
+        let sends = Task {
+            await withDiscardingTaskGroup { group in
+                for await message in messages {
+                    group.addTask { [self] in
+                        await process(message, consumer: consumer)
+                        permits.signal()
+                    }
                 }
             }
         }
         try? await gracefulShutdown()
         stopping.store(true, ordering: .relaxed)
         permits.signal()  // wake the poll thread if it waits for a permit
-        let inFlight = offsets.withLock { $0.count }
-        logger.info("draining push requests in flight", metadata: ["inFlight": "\(inFlight)"])
-        let deadline = Task {
-            try await Task.sleep(for: settings.drainTimeout)
-            logger.warning("drain timeout reached; unfinished requests will be redelivered")
+        logger.info("draining push requests in flight", metadata: ["inFlight": "\(offsets.withLock { $0.count })"])
+        // Bounded: what does not finish in time is not committed and will be
+        // delivered again by the next pusher.
+        let finishedInTime = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await sends.value; return true }
+            group.addTask { [drainTimeout = settings.drainTimeout] in (try? await Task.sleep(for: drainTimeout)) == nil }
+            let first = await group.next() ?? true
+            group.cancelAll()
+            return first
         }
-        await drained
-        deadline.cancel()
+        if !finishedInTime {
+            sends.cancel()
+            logger.warning("drain timeout reached; unfinished push requests will be redelivered",
+                           metadata: ["inFlight": "\(offsets.withLock { $0.count })"])
+        }
         consumer.close()
     }
 
@@ -126,12 +135,18 @@ final class PushConsumer: Service, @unchecked Sendable {
                 try await feedback.write(record, key: request?.token ?? "")
                 break
             } catch {
+                // Cancelled by the drain timeout: leave the offset; it is delivered again.
+                if Task.isCancelled { return }
                 logger.warning("feedback write failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
         }
-        if let committable = offsets.withLock({ $0.finished(topic: message.topic, partition: message.partition, offset: message.offset) }) {
+        let (committable, stillInFlight) = offsets.withLock { tracker in
+            (tracker.finished(topic: message.topic, partition: message.partition, offset: message.offset), tracker.count)
+        }
+        metrics.inFlight.record(stillInFlight)
+        if let committable {
             let marker = KafkaMessage(topic: message.topic, partition: message.partition, offset: committable, key: nil, value: [], timestampMs: nil)
             do {
                 try consumer.storeOffset(marker)
