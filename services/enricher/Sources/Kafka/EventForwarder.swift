@@ -1,6 +1,5 @@
 import BeaconCore
 import BeaconKafka
-import Synchronization
 
 /// Produces enriched events to Kafka in compressed batches and remembers
 /// each one until Kafka confirmed it, so the Redis entry is acknowledged only
@@ -21,7 +20,7 @@ final class EventForwarder {
     /// claim) while its first copy is still in flight is not sent twice.
     private var pendingEntries: Set<String> = []
     private var nextToken: UInt64 = 1
-    private let inbox = DeliveryInbox()
+    private let inbox = DeliveryReportInbox()
     private let metrics: EnricherMetrics
     private let readiness: Readiness
 
@@ -30,7 +29,7 @@ final class EventForwarder {
         self.readiness = readiness
         readiness.markReady("kafka")
         let inbox = self.inbox
-        producer = try KafkaProducer(config: config) { report in inbox.reports.withLock { $0.append(report) } }
+        producer = try KafkaProducer(config: config, onDelivery: inbox.add)
     }
 
     var inFlight: Int { pending.count }
@@ -61,10 +60,7 @@ final class EventForwarder {
     /// ids Kafka confirmed. Throws the fatal error after replacing the producer.
     func collectDelivered(timeoutMs: Int32) throws(KafkaError) -> [String] {
         _ = producer.poll(timeoutMs: timeoutMs)
-        let batch = inbox.reports.withLock { reports in
-            defer { reports.removeAll(keepingCapacity: true) }
-            return reports
-        }
+        let batch = inbox.takeAll()
         var delivered: [String] = []
         delivered.reserveCapacity(batch.count)
         var retry: [(UInt64, Pending)] = []
@@ -103,7 +99,7 @@ final class EventForwarder {
         producer.purgeOutstanding()
         let replacement = try producer.makeReplacement()
         producer = replacement
-        inbox.reports.withLock { $0.removeAll() }
+        _ = inbox.takeAll()
         for (token, item) in pending.sorted(by: { $0.key < $1.key }) {
             try produce(item, token: token)
         }
@@ -119,9 +115,4 @@ final class EventForwarder {
         }
         return delivered
     }
-}
-
-/// Delivery reports arrive in librdkafka's callback, on the thread that polls.
-final class DeliveryInbox: Sendable {
-    let reports = Mutex<[DeliveryReport]>([])
 }
