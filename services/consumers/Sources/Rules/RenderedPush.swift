@@ -26,27 +26,6 @@ public struct RenderedPush: Sendable, Equatable {
         self.ttl = ttl
     }
 
-    /// `{"title":…,"body":…,"data":{…},"sound":…,"badge":N,"collapseKey":…,"priority":"high","ttlSeconds":N}` (the field names of BeaconCore's `PushRequest`),
-    /// absent values left out, data keys sorted (so equal pushes encode equally).
-    public var json: JSONValue {
-        .object(jsonObject)
-    }
-
-    public var jsonObject: JSONObject {
-        var object = JSONObject()
-        if let title { object["title"] = .string(title) }
-        if let body { object["body"] = .string(body) }
-        if !data.isEmpty {
-            object["data"] = .object(JSONObject(data.sorted { $0.key < $1.key }.map { (key: $0.key, value: JSONValue.string($0.value)) }))
-        }
-        if let sound { object["sound"] = .string(sound) }
-        if let badge { object["badge"] = .integer(Int64(badge)) }
-        if let collapseKey { object["collapseKey"] = .string(collapseKey) }
-        object["priority"] = .string(priority.rawValue)
-        if let ttl { object["ttlSeconds"] = .integer(Int64(ttl)) }
-        return object
-    }
-
     /// The push request for one device (BeaconCore's `PushRequest`, what the
     /// pusher reads from `platform.topic`).
     public func pushRequest(requestId: String, app: String, platform: PushPlatform, token: String, userId: String?,
@@ -55,22 +34,5 @@ public struct RenderedPush: Sendable, Equatable {
                     sourceMessageId: sourceMessageId, rule: rule, title: title, body: body, data: data, sound: sound,
                     badge: badge, collapseKey: collapseKey, priority: priority == .high ? .high : .normal,
                     ttlSeconds: ttl, createdAt: createdAt)
-    }
-
-    /// Reads what `json` wrote (for the pusher side and for tests).
-    public init?(json: JSONValue) {
-        guard case .object(let object) = json else { return nil }
-        self.title = object["title"]?.stringValue
-        self.body = object["body"]?.stringValue
-        var data: [String: String] = [:]
-        for entry in object["data"]?.objectValue?.entries ?? [] {
-            if let text = Template.text(of: entry.value) { data[entry.key] = text }
-        }
-        self.data = data
-        self.sound = object["sound"]?.stringValue
-        self.badge = object["badge"]?.doubleValue.flatMap { Int(exactly: $0) }
-        self.collapseKey = object["collapseKey"]?.stringValue
-        self.priority = object["priority"]?.stringValue.flatMap(PushPriority.init(rawValue:)) ?? .high
-        self.ttl = object["ttlSeconds"]?.doubleValue.flatMap { Int(exactly: $0) }
     }
 }
