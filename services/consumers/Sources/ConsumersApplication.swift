@@ -54,7 +54,9 @@ public enum ConsumersApplication {
             logger: logger
         )
         logger.info("consumers starting", metadata: ["consumers": "\(settings.enabled)", "address": "\(settings.host):\(settings.port)"])
-        try await ServiceRunner.run([workers, app], logger: logger)
+        // Clean up whatever way the services ended: the webhook client must be shut down.
+        let ended = await Result(catching: { try await ServiceRunner.run([workers, app], logger: logger) })
         await webhooks?.shutdown()
+        try ended.get()
     }
 }

@@ -55,10 +55,12 @@ public enum PusherApplication {
                 serverName: "beacon-pusher"),
             logger: logger
         )
-        try await ServiceRunner.run([consumer, server], logger: logger)
+        // Clean up whatever way the services ended: HTTP clients must be shut down.
+        let ended = await Result(catching: { try await ServiceRunner.run([consumer, server], logger: logger) })
         feedback.close(timeoutMs: 10_000)
         remover.close()
         await apps.shutdown()
         try? await httpClient.shutdown()
+        try ended.get()
     }
 }
