@@ -66,6 +66,12 @@ trap 'exit 129' HUP
 bash "$ROOT/scripts/install-deps.sh"
 phase_done deps
 
+# Deployment files: a broken Dockerfile, compose file or manifest fails the run.
+for check in check-docker.sh check-k8s.sh; do
+    [[ -f "$ROOT/scripts/$check" ]] && bash "$ROOT/scripts/$check"
+done
+phase_done deploy-checks
+
 # A fresh output folder, after stopping what an interrupted run left there.
 stack_kill_stale "$OUT/stack"
 rm -rf "$OUT"
