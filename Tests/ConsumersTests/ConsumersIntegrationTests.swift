@@ -140,9 +140,9 @@ import Testing
         try produce(orders)
 
         let apns = try KafkaCollector(topic: apnsTopic) { $0["app"] as? String == app }
-        try apns.collect(until: "three APNs push requests") { $0.messages.count >= 3 }
+        try await apns.collect(until: "three APNs push requests") { $0.messages.count >= 3 }
         let fcm = try KafkaCollector(topic: fcmTopic) { $0["app"] as? String == app }
-        try fcm.collect(until: "three FCM push requests") { $0.messages.count >= 3 }
+        try await fcm.collect(until: "three FCM push requests") { $0.messages.count >= 3 }
         let first = try #require(apns.messages.first)
         #expect(first.json["title"] as? String == "Thanks Ada")
         #expect(first.json["body"] as? String == "Your order of 99.5 ships to Berlin")
@@ -156,7 +156,7 @@ import Testing
         try await Await.condition("two pushes capped") {
             PrometheusText.value(try await HTTP.get("\(consumers.baseURL)/metrics").text, "beacon_consumers_capped_total") == 2
         }
-        try apns.drain()
+        try await apns.drain()
         #expect(apns.messages.count == 3)
         #expect(Set(apns.messages.compactMap { $0.json["sourceMessageId"] as? String }) == ["\(run)-o1", "\(run)-o2", "\(run)-o3"])
         #expect(try await consumers.terminate() == 0)
@@ -169,15 +169,15 @@ import Testing
         try await Await.condition("the device registered", timeout: .seconds(60)) { (try? devices.count(filter: "{}")) == 1 }
         try produce([event("Hook Me", user: "u", id: "hook")])
         let failed = try KafkaCollector(topic: failedTopic) { ($0["event"] as? [String: Any])?["messageId"] as? String == "\(run)-hook" }
-        try failed.collect(until: "the event in the failed topic") { !$0.messages.isEmpty }
+        try await failed.collect(until: "the event in the failed topic") { !$0.messages.isEmpty }
         let record = try #require(failed.messages.first?.json)
         #expect((record["error"] as? String)?.contains("private or reserved address") == true)
         #expect(record["attempts"] as? Int == 2)
         #expect(record["consumer"] as? String == "rules")
         // The push before the failing webhook went out once, not once per attempt.
         let pushes = try KafkaCollector(topic: apnsTopic) { $0["sourceMessageId"] as? String == "\(run)-hook" }
-        try pushes.collect(until: "the push request") { !$0.messages.isEmpty }
-        try pushes.drain()
+        try await pushes.collect(until: "the push request") { !$0.messages.isEmpty }
+        try await pushes.drain()
         #expect(pushes.messages.count == 1)
         #expect(try await consumers.terminate() == 0)
     }

@@ -65,7 +65,7 @@ import Testing
 
         let wanted = Set(goodIds)
         let collector = try KafkaCollector(topic: "beacon.events") { ($0["properties"] as? [String: Any])?["run"] as? String == stack.runId }
-        try collector.collect(messageIds: wanted)
+        try await collector.collect(messageIds: wanted)
         // Nothing from a refused request got through.
         #expect(!collector.messages.contains { ($0.json["messageId"] as? String)?.contains("-bad-") == true })
         try await enricher.terminate()

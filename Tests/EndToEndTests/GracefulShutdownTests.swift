@@ -66,7 +66,7 @@ import Testing
         // Everything acknowledged is in Redis or already in Kafka: a new enricher moves the rest.
         let restarted = try await stack.startEnricher(consumer: "after-shutdown")
         let collector = try KafkaCollector(topic: "beacon.events") { ($0["properties"] as? [String: Any])?["run"] as? String == stack.runId }
-        try collector.collect(messageIds: acknowledged, timeout: .seconds(120))
+        try await collector.collect(messageIds: acknowledged, timeout: .seconds(120))
         try await stopCleanly(restarted)
     }
 

@@ -33,7 +33,7 @@ import Testing
         #expect(acknowledged.count == total)
         let wanted = Set(acknowledged)
         let collector = try KafkaCollector(topic: "beacon.events") { ($0["properties"] as? [String: Any])?["run"] as? String == stack.runId }
-        try collector.collect(messageIds: wanted, timeout: .seconds(180))
+        try await collector.collect(messageIds: wanted, timeout: .seconds(180))
         print("no-loss: \(total) acknowledged, \(collector.messageIdCounts.count) distinct in Kafka, \(collector.duplicates) duplicates after kill -9")
         #expect(wanted.isSubset(of: collector.messageIdCounts.keys))
         try await second.terminate()

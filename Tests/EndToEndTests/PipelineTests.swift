@@ -39,7 +39,7 @@ import Testing
         #expect(reply.status == 200, "\(reply.text)")
 
         let collector = try KafkaCollector(topic: "beacon.events") { ($0["properties"] as? [String: Any])?["run"] as? String == stack.runId }
-        try collector.collect(messageIds: Set(expected.keys))
+        try await collector.collect(messageIds: Set(expected.keys))
 
         for (message, event) in collector.messages {
             let id = try #require(event["messageId"] as? String)
@@ -76,7 +76,7 @@ import Testing
         }
 
         let invalid = try KafkaCollector(topic: "beacon.events.invalid") { $0["messageId"] as? String == invalidId }
-        try invalid.collect(until: "the invalid event") { !$0.messages.isEmpty }
+        try await invalid.collect(until: "the invalid event") { !$0.messages.isEmpty }
         #expect(invalid.messages.first?.json["reason"] as? String == "track needs a non-empty \"event\" name")
 
         // SIGTERM: each stops cleanly, with status 0.

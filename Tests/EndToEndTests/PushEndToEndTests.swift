@@ -116,7 +116,7 @@ import Testing
         }
 
         let feedback = try KafkaCollector(topic: feedbackTopic) { _ in true }
-        try feedback.collect(until: "four outcomes on the feedback topic", timeout: .seconds(90)) { $0.messages.count >= 4 }
+        try await feedback.collect(until: "four outcomes on the feedback topic", timeout: .seconds(90)) { $0.messages.count >= 4 }
         var statusByToken: [String: [String: Any]] = [:]
         for (_, record) in feedback.messages { if let token = record["token"] as? String { statusByToken[token] = record } }
         #expect(statusByToken[good]?["status"] as? String == "delivered")

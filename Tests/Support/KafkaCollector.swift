@@ -19,7 +19,24 @@ public final class KafkaCollector: @unchecked Sendable {
     public var duplicates: Int { messageIdCounts.values.reduce(0) { $0 + $1 - 1 } }
 
     /// Reads until `done` holds (asked again after each kept message), or fails after `timeout`.
-    public func collect(until what: String, timeout: Duration = .seconds(60), _ done: (KafkaCollector) -> Bool) throws {
+    /// Polling blocks, so it runs on a thread of its own: blocking the few threads of
+    /// Swift's cooperative pool would stall every other test running in parallel.
+    public func collect(until what: String, timeout: Duration = .seconds(60), _ done: @escaping (KafkaCollector) -> Bool) async throws {
+        try await OffPool.run { try self.collectBlocking(until: what, timeout: timeout, done) }
+    }
+
+    /// Reads until every id in `wanted` was seen; linear in what is read.
+    public func collect(messageIds wanted: Set<String>, timeout: Duration = .seconds(60)) async throws {
+        try await OffPool.run { try self.collectBlocking(messageIds: wanted, timeout: timeout) }
+    }
+
+    /// Reads on until nothing has arrived for `idle`: for checking that
+    /// something did *not* happen once everything before it is known to be written.
+    public func drain(idle: Duration = .seconds(1)) async throws {
+        try await OffPool.run { try self.drainBlocking(idle: idle) }
+    }
+
+    private func collectBlocking(until what: String, timeout: Duration, _ done: (KafkaCollector) -> Bool) throws {
         let deadline = ContinuousClock.now + timeout
         var satisfied = done(self)
         while !satisfied {
@@ -28,8 +45,7 @@ public final class KafkaCollector: @unchecked Sendable {
         }
     }
 
-    /// Reads until every id in `wanted` was seen; linear in what is read.
-    public func collect(messageIds wanted: Set<String>, timeout: Duration = .seconds(60)) throws {
+    private func collectBlocking(messageIds wanted: Set<String>, timeout: Duration) throws {
         var missing = wanted.subtracting(messageIdCounts.keys)
         let deadline = ContinuousClock.now + timeout
         while !missing.isEmpty {
@@ -40,9 +56,7 @@ public final class KafkaCollector: @unchecked Sendable {
         }
     }
 
-    /// Reads on until nothing has arrived for `idle`: for checking that
-    /// something did *not* happen once everything before it is known to be written.
-    public func drain(idle: Duration = .seconds(1)) throws {
+    private func drainBlocking(idle: Duration) throws {
         var quietSince = ContinuousClock.now
         while ContinuousClock.now - quietSince < idle {
             if try read().read { quietSince = .now }
@@ -62,4 +76,26 @@ public final class KafkaCollector: @unchecked Sendable {
     }
 
     deinit { consumer.close() }
+}
+
+/// Runs blocking work on a thread of its own and awaits its result.
+enum OffPool {
+    static func run<T>(_ work: @escaping () throws -> T) async throws -> T {
+        let box = UncheckedBox(work)
+        return try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do {
+                    continuation.resume(returning: UncheckedBox(try box.value()).value)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.start()
+        }
+    }
+}
+
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -115,7 +115,10 @@ final class StreamPipeline: @unchecked Sendable {
             case .invalid(let key, let value, let reason):
                 try forwarder.send(entryId: message.id, topic: settings.invalidTopic, key: key, value: value)
                 metrics.invalid.increment()
-                logger.debug("invalid event", metadata: ["reason": "\(reason)", "entry": "\(message.id)"])
+                if logger.logLevel <= .debug {
+                    let messageId = (try? JSONParser.parse(value))?["messageId"]?.stringValue ?? "-"
+                    logger.debug("invalid event", metadata: ["reason": "\(reason)", "entry": "\(message.id)", "messageId": "\(messageId)"])
+                }
             }
         }
         metrics.batchDuration.recordElapsed(since: started)

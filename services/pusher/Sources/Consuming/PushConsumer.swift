@@ -125,7 +125,10 @@ final class PushConsumer: Service, @unchecked Sendable {
         var logger = logger
         logger[metadataKey: "requestId"] = "\(request?.requestId ?? "-")"
         if let source = request?.sourceMessageId { logger[metadataKey: "messageId"] = "\(source)" }
-        logger.debug("push outcome", metadata: ["status": "\(outcome.status.rawValue)", "reason": "\(outcome.reason ?? "")"])
+        let level: Logger.Level = outcome.status == .delivered || outcome.status == .dryRun ? .debug : .info
+        logger.log(level: level, "push outcome", metadata: [
+            "status": "\(outcome.status.rawValue)", "reason": "\(outcome.reason ?? "")", "attempts": "\(outcome.attempts)",
+        ])
 
         // The outcome must be recorded before the offset may move: keep trying.
         let record = outcome.feedback(for: request, raw: raw)
