@@ -2,6 +2,8 @@
 #
 #   make run      install what is missing, build, start the whole stack here
 #   make test     install, build, start test servers on free ports, swift test
+#   make bench    release build, every figure against this machine's ceiling
+#   make chaos    faults under load, each checked for lost events
 #   make help     everything else
 #
 # Settings, e.g. `make run TRACKER_PORT=18080 PUSHER_DRY_RUN=false` or
@@ -26,9 +28,11 @@ LOG_FORMAT     ?= text
 CONFIG         ?= debug
 FILTER         ?=
 TEST_ARGS      ?=
+BENCH_ARGS     ?=
+CHAOS_ARGS     ?=
 
 export TRACKER_PORT ENRICHER_PORT CONSUMERS_PORT PUSHER_PORT LIVEVIEW_PORT REDIS_PORT KAFKA_PORT MONGO_PORT
-export RULES_FILE PUSHER_DRY_RUN LIVEVIEW_TOKEN LOG_LEVEL LOG_FORMAT CONFIG FILTER TEST_ARGS
+export RULES_FILE PUSHER_DRY_RUN LIVEVIEW_TOKEN LOG_LEVEL LOG_FORMAT CONFIG FILTER TEST_ARGS BENCH_ARGS CHAOS_ARGS
 
 PRODUCTS := beacon-tracker beacon-enricher beacon-consumers beacon-pusher beacon-liveview
 # NO_DEPS=1 skips scripts/install-deps.sh for build and release (in an image
@@ -36,7 +40,7 @@ PRODUCTS := beacon-tracker beacon-enricher beacon-consumers beacon-pusher beacon
 DEPS := $(if $(NO_DEPS),,deps)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build release $(addprefix release-,$(PRODUCTS)) run stack test clean distclean
+.PHONY: help deps build release $(addprefix release-,$(PRODUCTS)) run stack test bench chaos clean distclean
 
 help: ## this list
 	@echo "Beacon make targets:"
@@ -46,8 +50,10 @@ help: ## this list
 	@echo "Settings (defaults): TRACKER_PORT=8080 ENRICHER_PORT=8081 CONSUMERS_PORT=8082"
 	@echo "  PUSHER_PORT=8083 LIVEVIEW_PORT=8090 REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017"
 	@echo "  RULES_FILE=services/consumers/rules.demo.yaml PUSHER_DRY_RUN=true|false"
-	@echo "  LIVEVIEW_TOKEN=dev-token LOG_LEVEL=info LOG_FORMAT=text|json CONFIG=debug|release (for run)"
+	@echo "  LIVEVIEW_TOKEN=dev-token LOG_LEVEL=info LOG_FORMAT=text|json CONFIG=debug|release (for run and chaos)"
 	@echo "  FILTER=<swift test --filter> TEST_ARGS=<more swift test arguments> (for test)"
+	@echo "  BENCH_ARGS=--quick|--only tracker,enricher,e2e,pusher (for bench)"
+	@echo "  CHAOS_ARGS=--faults ...|--seed N (for chaos, which runs the CONFIG build)"
 	@echo "  NO_DEPS=1 (build, release: do not run scripts/install-deps.sh)"
 
 deps: ## install missing apt/pip packages, librdkafka and GeoLite2 into .deps/
@@ -71,9 +77,15 @@ stack: ## only Redis, Kafka and MongoDB (and the topics), in the foreground
 test: ## all tests against servers started on free ports
 	@exec bash scripts/test.sh
 
-clean: ## remove build products, .run/ and .test-output/ (keeps .deps/)
+bench: ## release build; throughput, latency, memory against this machine's ceilings
+	@exec bash scripts/bench.sh
+
+chaos: ## the whole stack under load, each fault in turn, checked for lost events
+	@exec bash scripts/chaos.sh
+
+clean: ## remove build products, .run/, .test-output/, .bench/ and .chaos/ (keeps .deps/)
 	swift package clean
-	rm -rf .run .test-output
+	rm -rf .run .test-output .bench .chaos
 
 distclean: clean ## also remove .build/ and .deps/
 	rm -rf .build .deps

@@ -141,6 +141,17 @@ let package = Package(
             ],
             path: "Tests/Support"
         ),
+        // `make bench`'s probes: load generator, latency watchers, Kafka ceiling, APNs stand-in.
+        .executableTarget(
+            name: "beacon-bench",
+            dependencies: [
+                "BeaconTestSupport", "BeaconKafka", "BeaconCore", argumentParser,
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "bench/Tool"
+        ),
         .testTarget(name: "SharedTests",
                     dependencies: ["BeaconCore", "BeaconRedis", "BeaconKafka", "BeaconGeoIP", "BeaconMongo", "BeaconTestSupport"],
                     path: "Tests/SharedTests"),

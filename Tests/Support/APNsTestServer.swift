@@ -113,6 +113,8 @@ public final class APNsTestServer: Sendable {
     ///   - maxConcurrentStreams: SETTINGS_MAX_CONCURRENT_STREAMS offered to clients.
     ///   - responseDelay: how long each answer takes, to model network latency.
     ///   - now: the server's clock, for the age of `iat`.
+    ///   - keepRequests: false keeps counters only (a benchmark's millions of
+    ///     requests would otherwise fill memory).
     public static func start(
         teamId: String,
         keyId: String,
@@ -121,13 +123,14 @@ public final class APNsTestServer: Sendable {
         maxConcurrentStreams: Int = 100,
         responseDelay: Duration = .zero,
         now: @escaping @Sendable () -> Date = { Date() },
+        keepRequests: Bool = true,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> APNsTestServer {
         let certificate = try TestCertificate.make()
         let sslContext = try NIOSSLContext(configuration: certificate.serverTLSConfiguration(alpn: ["h2"]))
         let state = APNsServerState(
             teamId: teamId, keyId: keyId, publicKey: publicKey, topic: topic,
-            responseDelay: responseDelay, now: now
+            responseDelay: responseDelay, now: now, keepRequests: keepRequests
         )
         var settings = NIOHTTP2Handler.ConnectionConfiguration()
         settings.initialSettings =
@@ -221,6 +224,10 @@ final class APNsServerState: Sendable {
     let topic: String
     let responseDelay: Duration
     let now: @Sendable () -> Date
+    let keepRequests: Bool
+    /// Tokens whose signature was valid.
+    private struct Signed: Hashable { let input: String; let signature: [UInt8] }
+    private let verifiedSignatures = Mutex<Set<Signed>>([])
     private let mutable = Mutex<Mutable>(Mutable())
 
     private struct Mutable {
@@ -233,8 +240,9 @@ final class APNsServerState: Sendable {
 
     init(
         teamId: String, keyId: String, publicKey: P256.Signing.PublicKey, topic: String,
-        responseDelay: Duration, now: @escaping @Sendable () -> Date
+        responseDelay: Duration, now: @escaping @Sendable () -> Date, keepRequests: Bool
     ) {
+        self.keepRequests = keepRequests
         self.teamId = teamId
         self.keyId = keyId
         self.publicKey = publicKey
@@ -331,7 +339,7 @@ final class APNsServerState: Sendable {
             status: status, reason: reason, apnsId: apnsId, connection: connection, receivedAt: .now
         )
         mutable.withLock { state in
-            state.received.append(request)
+            if keepRequests { state.received.append(request) }
             state.counters.requests += 1
             if status == 200 { state.counters.delivered += 1 } else { state.counters.rejected += 1 }
         }
@@ -411,10 +419,17 @@ final class APNsServerState: Sendable {
             return "InvalidProviderToken"
         }
         guard claims["iss"]?.stringValue == teamId else { return "InvalidProviderToken" }
-        guard signature.count == 64,
-            let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature),
-            publicKey.isValidSignature(ecdsa, for: Array(jwt.signingInput.utf8))
-        else { return "InvalidProviderToken" }
+        // A signature is checked once per token (as APNs does, per connection):
+        // providers reuse one token for up to an hour, and an ECDSA verify
+        // per request would make this server the bottleneck of a benchmark.
+        let signed = Signed(input: jwt.signingInput, signature: signature)
+        if !verifiedSignatures.withLock({ $0.contains(signed) }) {
+            guard signature.count == 64,
+                let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature),
+                publicKey.isValidSignature(ecdsa, for: Array(jwt.signingInput.utf8))
+            else { return "InvalidProviderToken" }
+            verifiedSignatures.withLock { _ = $0.insert(signed) }
+        }
         let issuedAt: Double
         switch claims["iat"] {
         case .integer(let value)?: issuedAt = Double(value)

@@ -42,6 +42,7 @@ public enum PusherApplication {
                     "auto.offset.reset": "earliest",
                 ],
                 concurrency: config.int("pusher.concurrency", default: 200),
+                maxUnconfirmed: config.int("pusher.maxUnconfirmed", default: 5_000),
                 drainTimeout: .milliseconds(config.int("pusher.drainTimeoutMs", default: 20_000))),
             sender: PushSender(apps: apps, retry: retry, dryRun: dryRun),
             feedback: feedback, remover: remover, metrics: metrics, readiness: readiness, logger: logger)

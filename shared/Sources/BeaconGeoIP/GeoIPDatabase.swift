@@ -70,7 +70,8 @@ public final class GeoIPDatabase: @unchecked Sendable {
     ///   `.lookupFailed` when libmaxminddb reports an error (e.g. an IPv6
     ///   address in an IPv4-only database).
     public func lookup(_ ip: String) throws(GeoIPError) -> GeoLocation? {
-        guard var address = SocketAddress(ip.trimmingCharacters(in: .whitespaces)) else {
+        let trimmed = ip.first?.isWhitespace == true || ip.last?.isWhitespace == true ? ip.trimmingCharacters(in: .whitespaces) : ip
+        guard var address = SocketAddress(trimmed) else {
             throw .invalidAddress(ip, message: "not an IPv4 or IPv6 address")
         }
         var mmdbError: Int32 = MMDB_SUCCESS

@@ -16,7 +16,13 @@ final class PushConsumer: Service, @unchecked Sendable {
         var topics: [String]
         var group: String
         var consumerProperties: [String: String]
+        /// Pushes being sent at once.
         var concurrency: Int
+        /// Pushes sent whose outcome is not yet confirmed on the feedback
+        /// topic. Separate from `concurrency`: a confirmation takes a Kafka
+        /// round trip, and holding a send slot for it would cap throughput at
+        /// concurrency / that round trip.
+        var maxUnconfirmed: Int
         var drainTimeout: Duration
     }
 
@@ -50,21 +56,26 @@ final class PushConsumer: Service, @unchecked Sendable {
         readiness.markReady("kafka")
         logger.info("consuming push requests", metadata: ["topics": "\(settings.topics)", "group": "\(settings.group)"])
         let (messages, continuation) = AsyncStream<KafkaMessage>.makeStream()
-        // Permits bound what is in flight; the poll thread waits for one per message.
+        // Two bounds, each a permit the poll thread takes per message: sends
+        // in progress, and messages whose outcome is not yet on the feedback topic.
         let permits = DispatchSemaphore(value: settings.concurrency)
+        let unconfirmed = DispatchSemaphore(value: max(settings.maxUnconfirmed, settings.concurrency))
         let polling = Thread { [self] in
             while !stopping.load(ordering: .relaxed) {
+                unconfirmed.wait()
                 permits.wait()
-                guard !stopping.load(ordering: .relaxed) else { permits.signal(); break }
+                guard !stopping.load(ordering: .relaxed) else { permits.signal(); unconfirmed.signal(); break }
                 do {
                     guard let message = try consumer.poll(timeoutMs: 200) else {
                         permits.signal()
+                        unconfirmed.signal()
                         continue
                     }
                     offsets.withLock { $0.started(topic: message.topic, partition: message.partition, offset: message.offset) }
                     continuation.yield(message)
                 } catch {
                     permits.signal()
+                    unconfirmed.signal()
                     readiness.markNotReady("kafka", reason: "\(error)")
                     logger.warning("kafka poll failed", metadata: ["error": "\(error)"])
                     Thread.sleep(forTimeInterval: 1)
@@ -79,8 +90,8 @@ final class PushConsumer: Service, @unchecked Sendable {
             await withDiscardingTaskGroup { group in
                 for await message in messages {
                     group.addTask { [self] in
-                        await process(message, consumer: consumer)
-                        permits.signal()
+                        await process(message, consumer: consumer, sent: { permits.signal() })
+                        unconfirmed.signal()
                     }
                 }
             }
@@ -88,6 +99,7 @@ final class PushConsumer: Service, @unchecked Sendable {
         try? await gracefulShutdown()
         stopping.store(true, ordering: .relaxed)
         permits.signal()  // wake the poll thread if it waits for a permit
+        unconfirmed.signal()
         logger.info("draining push requests in flight", metadata: ["inFlight": "\(offsets.withLock { $0.count })"])
         // Bounded: what does not finish in time is not committed and will be
         // delivered again by the next pusher.
@@ -106,7 +118,9 @@ final class PushConsumer: Service, @unchecked Sendable {
         consumer.close()
     }
 
-    private func process(_ message: KafkaMessage, consumer: KafkaConsumer) async {
+    /// Sends one push request, calls `sent` once the send is over, then
+    /// records the outcome and stores the offset when it may move.
+    private func process(_ message: KafkaMessage, consumer: KafkaConsumer, sent: () -> Void) async {
         metrics.inFlight.record(offsets.withLock { $0.count })
         let raw = try? JSONParser.parse(message.value)
         var request: PushRequest?
@@ -119,6 +133,7 @@ final class PushConsumer: Service, @unchecked Sendable {
         } catch {
             outcome = PushOutcome(status: .invalidRequest, reason: "\(error)", attempts: 0, latency: .zero)
         }
+        sent()
         let app = request?.app ?? "unknown", platform = request?.platform ?? "unknown"
         if outcome.status == .invalidToken, let request { remover.add(app: request.app, token: request.token) }
         metrics.record(outcome, app: app, platform: platform)

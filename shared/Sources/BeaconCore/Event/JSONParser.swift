@@ -155,14 +155,17 @@ public enum JSONParser {
         mutating func parseString() throws(JSONParseError) -> String {
             index += 1  // opening quote
             let start = index
-            // Fast path: no escapes.
+            // Fast path: no escapes. ASCII needs no UTF-8 validation, and most
+            // strings of an event are ASCII.
+            var seen: UInt8 = 0
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                     index += 1
-                    return try validated(slice, at: start)
+                    return seen < 0x80 ? String(decoding: slice, as: UTF8.self) : try validated(slice, at: start)
                 }
+                seen |= byte
                 if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 { throw error("control character in string") }
                 index += 1

@@ -1,0 +1,518 @@
+#!/usr/bin/env python3
+"""`make bench`: Beacon's release build on loopback, each figure measured in
+the same run as the ceiling of this machine it is compared with.
+
+    .deps/venv/bin/python bench/bench.py --bin-dir .build/release [--quick]
+
+Rows (see the README's Performance section for what each means):
+  tracker, single events   wrk against the tracker vs. nginx `return 204;`
+                           (same script, connections and duration); every
+                           accepted event is counted in Redis afterwards
+  tracker, batches of 100  events/s vs. redis-benchmark XADD, pipeline 100
+  enricher                 a pre-filled stream to Kafka on one core (taskset)
+                           vs. librdkafka's own producer (beacon-bench
+                           kafka-ceiling, same settings and messages, same core)
+  end to end               beacon-bench latency at 1k, 10k events/s and rising
+                           rates: tracker 2xx -> Kafka, and -> live view
+  pusher                   notifications/s to the APNs stand-in vs. h2load
+                           against the same server
+  memory                   peak RSS (VmHWM) of each service
+
+Writes bench/results/latest.json and bench/results/latest.png and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(HERE, "lib"))
+
+import loadtools  # noqa: E402
+import machine  # noqa: E402
+import plot  # noqa: E402
+import resp  # noqa: E402
+from stack import Stack, exit_on_signals, free_ports, metric_sum  # noqa: E402
+
+WRITE_KEY = "demo-write-key"
+STREAM = "beacon:events"
+CONNECTIONS = 32
+TARGETS = {
+    "tracker_vs_nginx": 0.5,
+    "enricher_events_per_second": 100_000,
+    "e2e_p99_ms_at_10k": 50,
+    "pusher_per_second": 10_000,
+    "tracker_rss_mib": 64,
+}
+
+
+def say(*parts):
+    print("bench:", *parts, file=sys.stderr, flush=True)
+
+
+def wait_for(what: str, condition, timeout: float, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+# ---- inputs ------------------------------------------------------------------------
+
+
+def user_agents(count: int, rng: random.Random) -> list[str]:
+    """Real user agents: uap-core's test corpus (browsers, phones, bots)."""
+    agents = set()
+    for path in ("/usr/share/uap-core/tests/test_device.yaml", "/usr/share/uap-core/test_resources/firefox_user_agent_strings.yaml"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    line = line.strip()
+                    if line.startswith("- user_agent_string:") or line.startswith("user_agent_string:"):
+                        ua = line.split(":", 1)[1].strip().strip("'\"")
+                        if ua:
+                            agents.add(ua)
+        except OSError:
+            pass
+    agents = sorted(agents)
+    rng.shuffle(agents)
+    return agents[:count] or ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"]
+
+
+def public_ips(count: int, rng: random.Random) -> list[str]:
+    """Random addresses outside private, reserved and multicast ranges."""
+    out = []
+    while len(out) < count:
+        a = rng.randint(1, 223)
+        if a in (10, 100, 127, 169, 172, 192, 198, 203):
+            continue
+        out.append(f"{a}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}")
+    return out
+
+
+def track_event(seq: int, agents: list[str], ips: list[str], message_id: str | None = None) -> dict:
+    event = {"type": "track", "event": "Order Completed", "userId": f"user-{seq % 5000}",
+             "properties": {"sequence": seq, "plan": "pro", "amount": 12.5},
+             "context": {"ip": ips[seq % len(ips)], "userAgent": agents[seq % len(agents)],
+                         "library": {"name": "beacon-bench", "version": "1"}}}
+    if message_id:
+        event["messageId"] = message_id
+    return event
+
+
+# ---- rows ----------------------------------------------------------------------------
+
+
+def row(name: str, value: float, unit: str, ceiling: float | None = None, ceiling_name: str = "", **extra) -> dict:
+    r = {"row": name, "value": round(value, 1), "unit": unit}
+    if ceiling:
+        r.update(ceiling=round(ceiling, 1), ceiling_name=ceiling_name, ratio=round(value / ceiling, 3))
+    r.update(extra)
+    return r
+
+
+def stream_length(stack: Stack) -> int:
+    return resp.command(stack.ports["redis"], "XLEN", STREAM)
+
+
+def settled_stream_length(stack: Stack) -> int:
+    """XLEN once the tracker's writer has nothing left to write (two equal reads 200 ms apart)."""
+    last = -1
+    while True:
+        now = stream_length(stack)
+        if now == last:
+            return now
+        last = now
+        time.sleep(0.2)
+
+
+def bench_tracker(stack: Stack, work: str, seconds: int, agents, ips, results: dict):
+    stack.start_service("tracker")
+    single = json.dumps(track_event(1, agents, ips))
+    single_lua = loadtools.wrk_script(os.path.join(work, "single.lua"), single, WRITE_KEY)
+    batch = json.dumps({"batch": [track_event(i, agents, ips) for i in range(100)]})
+    batch_lua = loadtools.wrk_script(os.path.join(work, "batch.lua"), batch, WRITE_KEY)
+
+    nginx = loadtools.Nginx(work, free_ports(1)[0])
+    try:
+        say(f"nginx return 204, wrk -c{CONNECTIONS} {seconds}s")
+        ceiling = loadtools.wrk(f"http://127.0.0.1:{nginx.port}/v1/track", single_lua, CONNECTIONS, seconds)
+    finally:
+        nginx.stop()
+
+    before = settled_stream_length(stack)
+    say(f"tracker single events, wrk -c{CONNECTIONS} {seconds}s")
+    tracker = loadtools.wrk(stack.url("tracker", "/v1/track"), single_lua, CONNECTIONS, seconds)
+    counted = settled_stream_length(stack) - before
+    results["rows"].append(row(
+        "tracker, single events", tracker["requests_per_second"], "req/s", ceiling["requests_per_second"], "nginx return 204",
+        accepted=tracker["accepted"], non_2xx=tracker["non_2xx"], counted_in_redis=counted,
+        all_counted=counted >= tracker["accepted"], p50_ms=tracker["p50_ms"], p99_ms=tracker["p99_ms"],
+        ceiling_p99_ms=ceiling["p99_ms"]))
+
+    say(f"tracker batches of 100, wrk -c{CONNECTIONS} {seconds}s")
+    before = settled_stream_length(stack)
+    batches = loadtools.wrk(stack.url("tracker", "/v1/batch"), batch_lua, CONNECTIONS, seconds)
+    counted = settled_stream_length(stack) - before
+    events_per_second = batches["accepted"] * 100 / seconds
+    # The ceiling: what Redis takes of the same entries with the same pipeline depth.
+    entry = resp.command(stack.ports["redis"], "XRANGE", STREAM, "-", "+", "COUNT", "1")[0][1][1]
+    say("redis-benchmark XADD -P 100")
+    redis_ceiling = loadtools.redis_benchmark_xadd(stack.ports["redis"], "bench:ceiling", entry, CONNECTIONS, 100,
+                                                   max(200_000, int(events_per_second * seconds / 2)))
+    resp.command(stack.ports["redis"], "DEL", "bench:ceiling")
+    results["rows"].append(row(
+        "tracker, batches of 100", events_per_second, "events/s", redis_ceiling["xadds_per_second"],
+        "redis-benchmark XADD -P 100", requests_per_second=batches["requests_per_second"],
+        accepted_events=batches["accepted"] * 100, counted_in_redis=counted,
+        all_counted=counted >= batches["accepted"] * 100, p99_ms=batches["p99_ms"], entry_bytes=len(entry)))
+    resp.command(stack.ports["redis"], "DEL", STREAM)
+
+
+def start_pinned(stack: Stack, name: str, cpu: int, **kwargs):
+    """Start a service with every thread on one CPU (children inherit the
+    affinity of the thread that forks them)."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        stack.start_service(name, **kwargs)
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def bench_enricher(stack: Stack, tool: str, work: str, count: int, agents, ips, results: dict):
+    cpu = max(os.sched_getaffinity(0))
+    resp.command(stack.ports["redis"], "DEL", STREAM)
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def entries():
+        for i in range(count):
+            event = track_event(i, agents, ips, message_id=f"bench-enricher-{i}")
+            event.update(receivedAt=now, timestamp=now, app="demo", writeKey=WRITE_KEY)
+            yield json.dumps(event, separators=(",", ":")).encode()
+
+    say(f"pre-filling {count} events into {STREAM}")
+    resp.bulk_xadd(stack.ports["redis"], STREAM, "e", entries())
+    say(f"enricher on CPU {cpu} until the stream is drained")
+    start_pinned(stack, "enricher", cpu)
+    samples = []
+    acked = "beacon_enricher_entries_acknowledged_total"
+    started = None
+
+    def drained():
+        nonlocal started
+        value = metric_sum(stack.metrics("enricher"), acked)
+        t = time.monotonic()
+        if started is None and value > 0:
+            started = (t, value)
+        samples.append((t, value))
+        return value >= count
+    wait_for("the enricher to drain the stream", drained, timeout=600)
+    t0, v0 = started
+    t1, v1 = samples[-1]
+    rate = (v1 - v0) / (t1 - t0) if t1 > t0 else float("nan")
+    left = stream_length(stack)
+    rss = machine.peak_rss_mib(stack.pid("enricher"))
+    stack.kill_service("enricher", signal.SIGTERM)
+
+    # librdkafka alone, on the same core, with the messages the enricher wrote.
+    sample_file = os.path.join(work, "enriched-samples.jsonl")
+    take_samples(stack.kafka_brokers, "beacon.events", 2_000, sample_file)
+    subprocess.run([os.path.join(ROOT, ".deps/bin/tansu"), "topic", "create", "--broker",
+                    f"tcp://127.0.0.1:{stack.ports['kafka']}", "--partitions", "3", "beacon.bench"],
+                   capture_output=True, check=False)
+    say(f"kafka-ceiling: {count} messages on CPU {cpu}")
+    out = subprocess.run(["taskset", "-c", str(cpu), tool, "kafka-ceiling", "--brokers", stack.kafka_brokers,
+                          "--topic", "beacon.bench", "--count", str(count), "--samples", sample_file],
+                         capture_output=True, text=True, env=tool_env(), timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"kafka-ceiling failed: {out.stderr[-1000:]}")
+    ceiling = json.loads(out.stdout)
+    results["rows"].append(row(
+        "enricher, one core", rate, "events/s", ceiling["messages_per_second"], "librdkafka producer, same core",
+        events=count, left_in_stream=left, distinct_user_agents=len(agents), mean_message_bytes=ceiling["mean_message_bytes"]))
+    results["memory"]["enricher"] = rss
+
+
+def take_samples(brokers: str, topic: str, count: int, path: str):
+    from confluent_kafka import Consumer, TopicPartition
+    consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"bench-samples-{os.getpid()}",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    meta = consumer.list_topics(topic, timeout=10)
+    consumer.assign([TopicPartition(topic, p, 0) for p in meta.topics[topic].partitions])
+    values = []
+    deadline = time.monotonic() + 30
+    while len(values) < count and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and not message.error():
+            values.append(message.value())
+    consumer.close()
+    if not values:
+        raise RuntimeError(f"no messages to sample on {topic}")
+    with open(path, "wb") as f:
+        f.write(b"\n".join(values) + b"\n")
+
+
+def tool_env() -> dict:
+    env = dict(os.environ)
+    lib = os.path.join(ROOT, ".deps/lib")
+    env["LD_LIBRARY_PATH"] = lib + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    return env
+
+
+def latency_run(stack: Stack, tool: str, work: str, rate: int, batch: int, seconds: float) -> dict:
+    cmd = [tool, "latency", "--tracker", stack.url("tracker"), "--write-key", WRITE_KEY,
+           "--brokers", stack.kafka_brokers, "--liveview", f"ws://127.0.0.1:{stack.ports['liveview']}/ws?token=dev-token",
+           "--rate", str(rate), "--batch", str(batch), "--duration", str(seconds), "--connections", str(CONNECTIONS),
+           "--user-agents", os.path.join(work, "user-agents.txt"), "--ips", os.path.join(work, "ips.txt")]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=tool_env(), timeout=seconds + 180)
+    if out.returncode != 0:
+        raise RuntimeError(f"beacon-bench latency failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
+def sustained(result: dict) -> bool:
+    """The rate held: at least 95 % of it accepted, nothing missing in Kafka,
+    Kafka p99 under a second (a growing backlog shows there first)."""
+    kafka = result["kafka"]
+    return (result["accepted_per_second"] >= 0.95 * result["rate"] and kafka["missing"] == 0
+            and kafka["p99_ms"] is not None and kafka["p99_ms"] < 1000)
+
+
+def bench_end_to_end(stack: Stack, tool: str, work: str, quick: bool, results: dict):
+    stack.start_service("enricher")
+    stack.start_service("consumers")
+    stack.start_service("liveview")
+    plan = [("1k events/s", 1_000, 1, 5 if quick else 15), ("10k events/s", 10_000, 10, 5 if quick else 15)]
+    runs = []
+    for label, rate, batch, seconds in plan:
+        say(f"end to end at {label} (batches of {batch}) for {seconds}s")
+        result = latency_run(stack, tool, work, rate, batch, seconds)
+        result["label"] = label
+        runs.append(result)
+    best = None
+    ramp = [20_000, 40_000, 60_000, 80_000, 100_000, 120_000, 150_000]
+    for rate in ramp[:3] if quick else ramp:
+        say(f"end to end at {rate} events/s (batches of 100) for {5 if quick else 10}s")
+        result = latency_run(stack, tool, work, rate, 100, 5 if quick else 10)
+        result["label"] = f"{rate // 1000}k events/s"
+        runs.append(result)
+        if not sustained(result):
+            break
+        best = result
+    for r in runs[:2] + ([best] if best else []):
+        name = "end to end, highest sustained" if r is best else f"end to end, {r['label']}"
+        results["rows"].append(row(
+            name, r["accepted_per_second"], "events/s", None, "",
+            rate=r["rate"], batch=r["batch"], kafka_p50_ms=r["kafka"]["p50_ms"], kafka_p99_ms=r["kafka"]["p99_ms"],
+            kafka_p999_ms=r["kafka"]["p999_ms"], kafka_missing=r["kafka"]["missing"],
+            live_p50_ms=r["liveview"]["p50_ms"], live_p99_ms=r["liveview"]["p99_ms"], live_p999_ms=r["liveview"]["p999_ms"],
+            live_missing=r["liveview"]["missing"], live_dropped=r["liveview"]["dropped_reported"]))
+    results["end_to_end_runs"] = runs
+    for name in ("tracker", "enricher", "consumers", "liveview"):
+        rss = machine.peak_rss_mib(stack.pid(name))
+        results["memory"][name] = max(rss or 0, results["memory"].get(name) or 0)
+    for name in ("consumers", "liveview", "enricher", "tracker"):
+        stack.kill_service(name, signal.SIGTERM)
+
+
+def bench_pusher(stack: Stack, tool: str, work: str, count: int, results: dict):
+    from confluent_kafka import Producer
+    apns_dir = os.path.join(work, "apns")
+    for f in ("port", "jwt", "ca.pem", "key.p8"):
+        if os.path.exists(os.path.join(apns_dir, f)):
+            os.remove(os.path.join(apns_dir, f))
+    standin = subprocess.Popen([tool, "apns-standin", "--dir", apns_dir, "--topic", "com.example.bench"],
+                               stdout=subprocess.PIPE, stderr=open(os.path.join(work, "apns-standin.log"), "w"),
+                               text=True, env=tool_env(), start_new_session=True)
+    try:
+        wait_for("the APNs stand-in", lambda: os.path.exists(os.path.join(apns_dir, "port")) or standin.poll() is not None, 60)
+        if standin.poll() is not None:
+            raise RuntimeError(f"the APNs stand-in exited; see {work}/apns-standin.log")
+        port = int(open(os.path.join(apns_dir, "port")).read())
+        rng = random.Random(5)
+        tokens = ["".join(rng.choice("0123456789abcdef") for _ in range(64)) for _ in range(5_000)]
+        topic = f"beacon.bench.apns.{os.getpid()}"
+        subprocess.run([os.path.join(ROOT, ".deps/bin/tansu"), "topic", "create", "--broker",
+                        f"tcp://127.0.0.1:{stack.ports['kafka']}", "--partitions", "3", topic], capture_output=True, check=True)
+        say(f"pre-filling {count} push requests")
+        producer = Producer({"bootstrap.servers": stack.kafka_brokers, "linger.ms": 20, "compression.codec": "lz4"})
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        for i in range(count):
+            token = tokens[i % len(tokens)]
+            request = {"requestId": f"bench-push-{i}", "app": "bench", "platform": "ios", "token": token,
+                       "userId": f"user-{i % 5000}", "title": "Your order shipped", "body": f"Order {i} is on its way",
+                       "data": {"order": str(i)}, "sound": "default", "priority": "high", "createdAt": now}
+            while True:
+                try:
+                    producer.produce(topic, key=token, value=json.dumps(request))
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        if producer.flush(60) != 0:
+            raise RuntimeError("could not pre-fill the push requests")
+
+        env = {"BEACON_PUSHER_DRY_RUN": "false", "BEACON_APPS": "bench", "BEACON_KAFKA_APNS_TOPIC": topic,
+               "BEACON_KAFKA_GROUP": f"bench-pusher-{os.getpid()}",
+               "BEACON_APNS_BENCH_TEAM_ID": "TEAM123456", "BEACON_APNS_BENCH_KEY_ID": "KEY1234567",
+               "BEACON_APNS_BENCH_KEY_FILE": os.path.join(apns_dir, "key.p8"), "BEACON_APNS_BENCH_TOPIC": "com.example.bench",
+               "BEACON_APNS_BENCH_ENVIRONMENT": "sandbox", "BEACON_APNS_BENCH_ENDPOINT": f"https://127.0.0.1:{port}",
+               "BEACON_APNS_BENCH_CA_FILE": os.path.join(apns_dir, "ca.pem")}
+        say(f"pusher until {count} notifications are delivered")
+        stack.start_service("pusher", env=env)
+        delivered = 'beacon_pusher_delivered_total{app="bench",platform="ios"}'
+        samples = []
+
+        def done():
+            value = stack.metrics("pusher").get(delivered, 0)
+            samples.append((time.monotonic(), value))
+            failed = metric_sum(stack.metrics("pusher"), "beacon_pusher_failed_total")
+            if failed:
+                raise RuntimeError(f"the pusher reports {failed} failed pushes; see {work}/pusher.log")
+            return value >= count
+        wait_for("the pusher to deliver everything", done, timeout=600)
+        first = next((t, v) for t, v in samples if v > 0)
+        rate = (samples[-1][1] - first[1]) / (samples[-1][0] - first[0])
+        results["memory"]["pusher"] = machine.peak_rss_mib(stack.pid("pusher"))
+        stack.kill_service("pusher", signal.SIGTERM)
+
+        body = os.path.join(work, "apns-payload.json")
+        with open(body, "w") as f:
+            json.dump({"aps": {"alert": {"title": "Your order shipped", "body": "Order 1 is on its way"}, "sound": "default"},
+                       "order": "1"}, f)
+        jwt = open(os.path.join(apns_dir, "jwt")).read().strip()
+        # The pusher's own settings: apnsConnections (2) and concurrency (200) spread over them.
+        say(f"h2load -n {count} -c 2 -m 100")
+        ceiling = loadtools.h2load(f"https://127.0.0.1:{port}/3/device/{tokens[0]}", count, 2, 100,
+                                   {"authorization": f"bearer {jwt}", "apns-topic": "com.example.bench",
+                                    "apns-push-type": "alert", "apns-priority": "10"}, body)
+        results["rows"].append(row("pusher, APNs", rate, "notifications/s", ceiling["requests_per_second"],
+                                   "h2load, same server", notifications=count, h2load_2xx=ceiling["status_2xx"]))
+    finally:
+        if standin.poll() is None:
+            standin.send_signal(signal.SIGTERM)
+            try:
+                out, _ = standin.communicate(timeout=20)
+                results["apns_standin"] = json.loads(out) if out.strip() else None
+            except (subprocess.TimeoutExpired, json.JSONDecodeError):
+                standin.kill()
+
+
+# ---- report --------------------------------------------------------------------------
+
+
+def verdicts(results: dict) -> dict:
+    rows = {r["row"]: r for r in results["rows"]}
+    out = {}
+    if (r := rows.get("tracker, single events")) and r.get("ratio") is not None:
+        out["tracker at least half of nginx"] = r["ratio"] >= TARGETS["tracker_vs_nginx"]
+    if r := rows.get("enricher, one core"):
+        out["enricher at least 100,000 events/s on one core"] = r["value"] >= TARGETS["enricher_events_per_second"]
+    if (r := rows.get("end to end, 10k events/s")) and r.get("kafka_p99_ms") is not None:
+        out["end-to-end p99 under 50 ms at 10,000 events/s"] = r["kafka_p99_ms"] < TARGETS["e2e_p99_ms_at_10k"]
+    if r := rows.get("pusher, APNs"):
+        out["pusher at least 10,000 notifications/s"] = r["value"] >= TARGETS["pusher_per_second"]
+    if (rss := results["memory"].get("tracker")) is not None:
+        out["tracker under 64 MB RSS"] = rss < TARGETS["tracker_rss_mib"]
+    return out
+
+
+def fmt(value, digits=1):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}"
+
+
+def print_table(results: dict):
+    lines = [f"{'row':34} {'measured':>16} {'ceiling':>16} {'ratio':>6}  notes"]
+    for r in results["rows"]:
+        notes = []
+        if "all_counted" in r:
+            notes.append(f"counted in Redis {r['counted_in_redis']:,} of {r.get('accepted', r.get('accepted_events')):,} accepted")
+        if "kafka_p99_ms" in r:
+            notes.append(f"Kafka p50/p99/p999 {fmt(r['kafka_p50_ms'])}/{fmt(r['kafka_p99_ms'])}/{fmt(r['kafka_p999_ms'])} ms, "
+                         f"live view {fmt(r['live_p50_ms'])}/{fmt(r['live_p99_ms'])}/{fmt(r['live_p999_ms'])} ms")
+        measured = f"{fmt(r['value'], 0)} {r['unit'].split('/')[0][:5]}/s" if "/s" in r["unit"] else fmt(r["value"])
+        ceiling = fmt(r.get("ceiling"), 0)
+        ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else ""
+        lines.append(f"{r['row']:34} {measured:>16} {ceiling:>16} {ratio:>6}  {'; '.join(notes)}")
+    lines.append("peak RSS (MiB): " + ", ".join(f"{k} {fmt(v)}" for k, v in results["memory"].items()))
+    for target, held in results["targets_held"].items():
+        lines.append(f"target {'held  ' if held else 'MISSED'}: {target}")
+    print("\n".join(lines))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin-dir", default=os.path.join(ROOT, ".build/release"))
+    parser.add_argument("--work-dir", default=os.path.join(ROOT, ".bench"))
+    parser.add_argument("--results", default=os.path.join(HERE, "results"))
+    parser.add_argument("--quick", action="store_true", help="short runs, to try the harness (figures not comparable)")
+    parser.add_argument("--only", default="tracker,enricher,e2e,pusher", help="comma-separated sections")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    seconds = 3 if args.quick else 10
+    tool = os.path.join(args.bin_dir, "beacon-bench")
+    os.makedirs(args.results, exist_ok=True)
+    os.makedirs(args.work_dir, exist_ok=True)
+
+    rng = random.Random(1)
+    agents, ips = user_agents(2_000, rng), public_ips(1_000, rng)
+    for name, lines in (("user-agents.txt", agents), ("ips.txt", ips)):
+        with open(os.path.join(args.work_dir, name), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    results = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "machine": machine.describe(), "build": os.path.basename(os.path.normpath(args.bin_dir)),
+               "quick": args.quick, "rows": [], "memory": {}, "targets": TARGETS}
+    exit_on_signals()
+    stack = Stack(root=ROOT, work_dir=args.work_dir, bin_dir=args.bin_dir, log_level="warning")
+    try:
+        stack.start_servers()
+        if "tracker" in only:
+            bench_tracker(stack, args.work_dir, seconds, agents, ips, results)
+        if "enricher" in only:
+            bench_enricher(stack, tool, args.work_dir, 50_000 if args.quick else 300_000, agents, ips, results)
+        if "e2e" in only:
+            if not stack.running("tracker"):
+                stack.start_service("tracker")
+            bench_end_to_end(stack, tool, args.work_dir, args.quick, results)
+        if "tracker" in only or "e2e" in only:
+            results["memory"].setdefault("tracker", machine.peak_rss_mib(stack.pid("tracker")))
+        if "pusher" in only:
+            bench_pusher(stack, tool, args.work_dir, 10_000 if args.quick else 100_000, results)
+    finally:
+        stack.close()
+    results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    results["targets_held"] = verdicts(results)
+    with open(os.path.join(args.results, "latest.json"), "w") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+    if results.get("end_to_end_runs"):
+        plot.render(results["end_to_end_runs"], os.path.join(args.results, "latest.png"), args.work_dir)
+    print_table(results)
+    print(f"\nresults: {os.path.relpath(os.path.join(args.results, 'latest.json'), ROOT)}"
+          + (f", plot: {os.path.relpath(os.path.join(args.results, 'latest.png'), ROOT)}" if results.get("end_to_end_runs") else ""))
+    bad = [r["row"] for r in results["rows"] if r.get("all_counted") is False]
+    if bad:
+        print(f"bench: accepted events missing from Redis in: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
