@@ -10,7 +10,7 @@ import Testing
 
     func enricher() throws -> EventEnricher {
         let database = try GeoIPDatabase(path: try TestEnvironment.geoipDatabase())
-        return EventEnricher(geo: GeoEnrichment(database: database), device: DeviceEnrichment(parser: try UserAgentParser()))
+        return EventEnricher(geo: GeoEnrichment(database: database, cacheSize: 100), device: DeviceEnrichment(parser: try UserAgentParser(), cacheSize: 100))
     }
 
     func process(_ event: JSONValue) throws -> EnrichmentResult {

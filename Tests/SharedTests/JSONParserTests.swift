@@ -63,3 +63,17 @@ import Testing
         #expect(JSONWriter.string(value) == #"{"b":"x"}"#)
     }
 }
+
+@Suite struct JSONWriterTests {
+    @Test(arguments: [Int64.min, Int64.min + 1, -1_234_567, -1, 0, 7, 10, 99, 1_000_000, Int64.max])
+    func writesIntegersAsSwiftPrintsThem(number: Int64) {
+        #expect(JSONWriter.string(.integer(number)) == String(number))
+    }
+
+    @Test func writesWholeDoublesAsIntegersAndOthersRoundTripping() throws {
+        #expect(JSONWriter.string(.number(12)) == "12")
+        #expect(JSONWriter.string(.number(-3)) == "-3")
+        #expect(JSONWriter.string(.number(12.5)) == "12.5")
+        #expect(try JSONParser.parse(JSONWriter.string(.number(0.1))) == .number(0.1))
+    }
+}

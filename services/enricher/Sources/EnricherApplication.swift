@@ -16,13 +16,13 @@ public enum EnricherApplication {
         var geo: GeoEnrichment?
         if let path = settings.geoipDatabase {
             let database = try GeoIPDatabase(path: path)
-            geo = GeoEnrichment(database: database)
+            geo = GeoEnrichment(database: database, cacheSize: settings.geoipCacheSize)
             logger.info("geoip database loaded", metadata: ["path": "\(path)", "type": "\(database.databaseType)"])
         } else {
             logger.warning("no geoip.database configured: events get no enrichment.geo")
         }
         let parser = try UserAgentParser(regexesPath: settings.regexesPath, cacheCapacity: settings.deviceCacheSize)
-        let enricher = EventEnricher(geo: geo, device: DeviceEnrichment(parser: parser))
+        let enricher = EventEnricher(geo: geo, device: DeviceEnrichment(parser: parser, cacheSize: settings.deviceCacheSize))
         logger.info("kafka client", metadata: ["librdkafka": "\(kafkaLibraryVersion())", "brokers": "\(settings.producer.brokers)"])
         if !kafkaLibraryIsAtLeast(major: 2, minor: 2) {
             logger.warning("librdkafka older than 2.2 is loaded; it cannot talk to some brokers (Tansu). Put a newer librdkafka.so.1 on LD_LIBRARY_PATH")

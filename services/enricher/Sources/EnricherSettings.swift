@@ -13,6 +13,7 @@ struct EnricherSettings: Sendable {
     var geoipDatabase: String?
     var regexesPath: String
     var deviceCacheSize: Int
+    var geoipCacheSize: Int
 
     init(_ config: ServiceConfig) throws {
         host = config.string("http.host", default: "127.0.0.1")
@@ -55,6 +56,7 @@ struct EnricherSettings: Sendable {
             drainTimeoutMs: Int32(config.int("kafka.drainTimeoutMs", default: 10_000))
         )
         geoipDatabase = config.optionalString("geoip.database")
+        geoipCacheSize = config.int("geoip.cacheSize", default: 10_000)
         regexesPath = config.string("device.regexes", default: UserAgentParser.defaultRegexesPath)
         deviceCacheSize = config.int("device.cacheSize", default: 10_000)
     }

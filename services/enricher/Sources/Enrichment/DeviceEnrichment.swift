@@ -1,11 +1,19 @@
 import BeaconCore
 
-/// `enrichment.device` from the user agent, through the uap-core parser
-/// (which caches, so a repeated user agent costs a lookup).
+/// `enrichment.device` from the user agent, through the uap-core parser.
+/// The finished object is cached by user agent, so a repeated user agent
+/// costs one lookup (the parser's own cache then only serves the misses).
 struct DeviceEnrichment: Sendable {
     let parser: UserAgentParser
+    private let cache: LRUCache<JSONValue>
+
+    init(parser: UserAgentParser, cacheSize: Int) {
+        self.parser = parser
+        cache = LRUCache(capacity: cacheSize)
+    }
 
     func device(forUserAgent userAgent: String) -> JSONValue {
+        if let cached = cache.value(for: userAgent) { return cached }
         let info = parser.parse(userAgent)
         var object: JSONObject = [
             "browserFamily": .string(info.browserFamily),
@@ -17,6 +25,8 @@ struct DeviceEnrichment: Sendable {
         object["osVersion"] = info.osVersion.map(JSONValue.string) ?? .null
         object["brand"] = info.brand.map(JSONValue.string) ?? .null
         object["model"] = info.model.map(JSONValue.string) ?? .null
-        return .object(object)
+        let device = JSONValue.object(object)
+        cache.insert(device, for: userAgent)
+        return device
     }
 }

@@ -2,7 +2,8 @@
 public enum JSONWriter {
     public static func bytes(_ value: JSONValue) -> [UInt8] {
         var output: [UInt8] = []
-        output.reserveCapacity(512)
+        // An enriched event is about a kilobyte: one allocation, no regrowth.
+        output.reserveCapacity(2048)
         write(value, into: &output)
         return output
     }
@@ -15,11 +16,11 @@ public enum JSONWriter {
         switch value {
         case .null: output.append(contentsOf: "null".utf8)
         case .bool(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
-        case .integer(let number): output.append(contentsOf: String(number).utf8)
+        case .integer(let number): writeInteger(number, into: &output)
         case .number(let number):
             if number.isFinite {
                 if number == number.rounded(), abs(number) < 1e15 {
-                    output.append(contentsOf: String(Int64(number)).utf8)
+                    writeInteger(Int64(number), into: &output)
                 } else {
                     output.append(contentsOf: "\(number)".utf8)
                 }
@@ -43,6 +44,22 @@ public enum JSONWriter {
                 write(entry.value, into: &output)
             }
             output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Decimal digits without making a String first.
+    static func writeInteger(_ number: Int64, into output: inout [UInt8]) {
+        if number < 0 { output.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(48 + magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
         }
     }
 

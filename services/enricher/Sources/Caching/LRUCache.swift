@@ -1,9 +1,10 @@
 import Synchronization
 
-/// A bounded least-recently-used map from user agent to parse result, safe to
-/// share between threads (one `Mutex` around the whole structure; a hit is a
-/// hash lookup and two index swaps, so the critical section is short).
-final class UserAgentParseCache: Sendable {
+/// A bounded least-recently-used map from a string (a user agent, an IP
+/// address) to what was worked out for it, safe to share between threads (one
+/// `Mutex` around the whole structure; a hit is a hash lookup and two index
+/// swaps, so the critical section is short).
+final class LRUCache<Value: Sendable>: Sendable {
     private let state: Mutex<LRU>
     let capacity: Int
 
@@ -12,12 +13,12 @@ final class UserAgentParseCache: Sendable {
         state = Mutex(LRU(capacity: max(0, capacity)))
     }
 
-    func value(for key: String) -> DeviceInfo? {
+    func value(for key: String) -> Value? {
         guard capacity > 0 else { return nil }
         return state.withLock { $0.value(for: key) }
     }
 
-    func insert(_ value: DeviceInfo, for key: String) {
+    func insert(_ value: Value, for key: String) {
         guard capacity > 0 else { return }
         state.withLock { $0.insert(value, for: key) }
     }
@@ -34,7 +35,7 @@ final class UserAgentParseCache: Sendable {
         let capacity: Int
         var index: [String: Int] = [:]
         var keys: [String] = []
-        var values: [DeviceInfo] = []
+        var values: [Value] = []
         var previous: [Int] = []
         var next: [Int] = []
         var head = -1
@@ -45,13 +46,13 @@ final class UserAgentParseCache: Sendable {
             index.reserveCapacity(min(capacity, 1 << 16))
         }
 
-        mutating func value(for key: String) -> DeviceInfo? {
+        mutating func value(for key: String) -> Value? {
             guard let slot = index[key] else { return nil }
             moveToFront(slot)
             return values[slot]
         }
 
-        mutating func insert(_ value: DeviceInfo, for key: String) {
+        mutating func insert(_ value: Value, for key: String) {
             if let slot = index[key] {
                 values[slot] = value
                 moveToFront(slot)
@@ -99,3 +100,6 @@ final class UserAgentParseCache: Sendable {
         }
     }
 }
+
+/// Parse results by user agent.
+typealias UserAgentParseCache = LRUCache<DeviceInfo>
