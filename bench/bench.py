@@ -325,8 +325,6 @@ def bench_end_to_end(stack: Stack, tool: str, work: str, quick: bool, results: d
     for name in ("tracker", "enricher", "consumers", "liveview"):
         rss = machine.peak_rss_mib(stack.pid(name))
         results["memory"][name] = max(rss or 0, results["memory"].get(name) or 0)
-    for name in ("consumers", "liveview", "enricher", "tracker"):
-        stack.kill_service(name, signal.SIGTERM)
 
 
 def bench_pusher(stack: Stack, tool: str, work: str, count: int, results: dict):
@@ -481,23 +479,31 @@ def main() -> int:
                "machine": machine.describe(), "build": os.path.basename(os.path.normpath(args.bin_dir)),
                "quick": args.quick, "rows": [], "memory": {}, "targets": TARGETS}
     exit_on_signals()
-    stack = Stack(root=ROOT, work_dir=args.work_dir, bin_dir=args.bin_dir, log_level="warning")
-    try:
-        stack.start_servers()
-        if "tracker" in only:
-            bench_tracker(stack, args.work_dir, seconds, agents, ips, results)
-        if "enricher" in only:
-            bench_enricher(stack, tool, args.work_dir, 50_000 if args.quick else 300_000, agents, ips, results)
-        if "e2e" in only:
-            if not stack.running("tracker"):
-                stack.start_service("tracker")
-            bench_end_to_end(stack, tool, args.work_dir, args.quick, results)
-        if "tracker" in only or "e2e" in only:
-            results["memory"].setdefault("tracker", machine.peak_rss_mib(stack.pid("tracker")))
-        if "pusher" in only:
-            bench_pusher(stack, tool, args.work_dir, 10_000 if args.quick else 100_000, results)
-    finally:
-        stack.close()
+
+    def section(name, run):
+        """Each section on a stack of its own: no backlog of one (300,000
+        events in Kafka after the enricher's) loads the next."""
+        if name not in only:
+            return
+        stack = Stack(root=ROOT, work_dir=os.path.join(args.work_dir, name), bin_dir=args.bin_dir, log_level="warning")
+        try:
+            stack.start_servers()
+            run(stack)
+        finally:
+            stack.close()
+
+    def tracker(stack):
+        bench_tracker(stack, args.work_dir, seconds, agents, ips, results)
+        results["memory"]["tracker"] = machine.peak_rss_mib(stack.pid("tracker"))
+
+    def end_to_end(stack):
+        stack.start_service("tracker")
+        bench_end_to_end(stack, tool, args.work_dir, args.quick, results)
+
+    section("tracker", tracker)
+    section("enricher", lambda stack: bench_enricher(stack, tool, args.work_dir, 50_000 if args.quick else 300_000, agents, ips, results))
+    section("e2e", end_to_end)
+    section("pusher", lambda stack: bench_pusher(stack, tool, args.work_dir, 10_000 if args.quick else 100_000, results))
     results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     results["targets_held"] = verdicts(results)
     with open(os.path.join(args.results, "latest.json"), "w") as f:

@@ -2,8 +2,9 @@
 # `make test`: install what is missing, build (debug, with tests), start Redis,
 # Kafka (Tansu) and MongoDB (SecantusDB) on free ports in .test-output/stack/,
 # create the topics and the test GeoIP database, run `swift test` against
-# them, and stop everything it started, also when a test fails or the run is
-# interrupted. Exits with swift test's status.
+# them, then the short chaos run (bench/chaos.py --short), and stop everything
+# it started, also when a test fails or the run is interrupted. Exits non-zero
+# when a test or the chaos run failed.
 #
 # Settings: FILTER=... (swift test --filter), TEST_ARGS="..." (more swift test
 # arguments), SKIP_BUILD=1 (test what is built).
@@ -123,4 +124,21 @@ passed=$(grep -v '^✔ Test run with' "$OUT/swift-test.log" | grep -c -E '^✔ T
 failed=$(grep -v '^✘ Test run with' "$OUT/swift-test.log" | grep -c -E '^✘ Test .* failed after' || true)
 if ((status != 0 && failed == 0)); then failed=1; fi
 echo "tests: $passed passed, $failed failed"
+
+# 5. the short chaos run (`make chaos --short`): the whole stack of its own,
+# kill -9 of the enricher under load and a bad-input burst, every
+# acknowledged event checked in Kafka. Skipped when FILTER picks tests.
+if [[ -z "${FILTER:-}" ]]; then
+    echo "test: bench/chaos.py --short" >&2
+    chaos_status=0
+    stack_fg "$STACK_PYTHON" "$ROOT/bench/chaos.py" --short --bin-dir "$BIN_DIR" \
+        --work-dir "$OUT/chaos" --json "$OUT/chaos-short.json" || chaos_status=$?
+    phase_done chaos
+    if ((chaos_status != 0)); then
+        echo "chaos: FAILED (exit $chaos_status); logs in ${OUT#"$ROOT"/}/chaos/" >&2
+        ((status != 0)) || status=$chaos_status
+    else
+        echo "chaos: passed (kill -9 of the enricher, bad-input burst: nothing lost)"
+    fi
+fi
 exit "$status"

@@ -43,6 +43,26 @@ import Testing
         #expect(BasicAuth.username(fromHeader: "Bearer x") == nil)
         #expect(BasicAuth.username(fromHeader: "Basic !!!") == nil)
         #expect(BasicAuth.username(fromHeader: nil) == nil)
+        #expect(BasicAuth.username(fromHeader: "bAsIc  " + Data("wk:pw".utf8).base64EncodedString() + " ") == "wk")
+        #expect(BasicAuth.username(fromHeader: "Basic " + Data(":pw".utf8).base64EncodedString()) == nil)
+        #expect(BasicAuth.username(fromHeader: "Basic d2s6=") == nil)  // bad length
+        #expect(BasicAuth.username(fromHeader: "Basic d2s=6cHc=") == nil)  // data after padding
+    }
+
+    /// The hand-written decoder agrees with Foundation's on every length and padding.
+    @Test func decodesAsFoundationDoes() {
+        var rng = SystemRandomNumberGenerator()
+        for length in 0..<64 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let encoded = Array(Data(bytes).base64EncodedString().utf8)
+            let decoded = encoded.withUnsafeBufferPointer { BasicAuth.decodeBase64($0) }
+            #expect(decoded == (length == 0 ? nil : bytes), "length \(length)")
+        }
+        for text in ["wk_1:", "ü-key:secret", "a:b:c", "k"] {
+            let header = "Basic " + Data(text.utf8).base64EncodedString()
+            let expected = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+            #expect(BasicAuth.username(fromHeader: header) == expected)
+        }
     }
 }
 

@@ -63,6 +63,11 @@ public final class KafkaConsumer: @unchecked Sendable {
             ("auto.offset.reset", "earliest"),
             ("enable.auto.offset.store", "false"),
             ("enable.auto.commit", groupId == nil ? "false" : "true"),
+            // librdkafka waits up to 500 ms for a fetch to fill; a broker that
+            // holds the fetch that long (Tansu does) delays every event by it.
+            // Beacon's consumers are about latency: 50 ms, at the cost of a
+            // few more empty fetches when a topic is idle.
+            ("fetch.wait.max.ms", "50"),
         ], extra: extra)
         let context = KafkaClientContext(log: logHandler)
         (handle, self.context) = try makeKafkaClient(RD_KAFKA_CONSUMER, settings: settings, context: context)
