@@ -41,6 +41,7 @@ struct ConsumersSettings: Sendable {
                 "session.timeout.ms": String(sessionTimeout),
                 "heartbeat.interval.ms": String(max(100, sessionTimeout / 6)),
                 "auto.offset.reset": config.string("kafka.autoOffsetReset", default: "earliest"),
+                "fetch.wait.max.ms": String(config.int("kafka.fetchWaitMs", default: 50)),
             ]
         )
         apnsTopic = config.string("kafka.apnsTopic", default: "beacon.push.apns")
