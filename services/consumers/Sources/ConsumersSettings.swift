@@ -42,6 +42,9 @@ struct ConsumersSettings: Sendable {
                 "heartbeat.interval.ms": String(max(100, sessionTimeout / 6)),
                 "auto.offset.reset": config.string("kafka.autoOffsetReset", default: "earliest"),
                 "fetch.wait.max.ms": String(config.int("kafka.fetchWaitMs", default: 50)),
+                // Prefetched per consumer group, ahead of the handler (librdkafka's
+                // default, 64 MiB, times three groups made the process's memory).
+                "queued.max.messages.kbytes": String(config.int("kafka.queuedMaxKBytes", default: 8_192)),
             ]
         )
         apnsTopic = config.string("kafka.apnsTopic", default: "beacon.push.apns")
