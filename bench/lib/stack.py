@@ -42,7 +42,7 @@ scripts/stack.sh and scripts/run.sh):
   real WiredTiger folder, "reopened intact across restarts"), not :memory: as
   stack.sh uses, so that stop_mongo() / start_mongo() are a real stop (SIGTERM)
   and a real start that keeps the device registry.
-- The services: WORK/../bin_dir/beacon-NAME --config services/NAME/NAME.yaml
+- The services: BIN_DIR/beacon-NAME --config services/NAME/NAME.yaml
   with LD_LIBRARY_PATH=.deps/lib (the wheel's librdkafka), BEACON_HTTP_PORT and
   the BEACON_* settings run.sh gives each (consumers with
   services/consumers/rules.demo.yaml, the pusher in dry run, the live view
@@ -59,7 +59,13 @@ registered with atexit; exit_on_signals() turns SIGTERM and SIGHUP into a
 normal exit so that it runs then too.
 
 Logs: WORK/NAME.log (appended to across restarts, each start marked with a
-"==== stack: start" line).
+"==== stack: start" line). With clean=True (the default) a new Stack first
+removes WORK/redis, WORK/mongo and WORK/*.log, so every run starts empty.
+
+Relative root, work_dir and bin_dir: work_dir and bin_dir are taken relative
+to root. Ports: free ports are picked when the Stack is created (ports dict);
+with kafka_proxy, ports["kafka"] is the proxy (what clients use) and
+ports["tansu"] the broker's own listener.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1321 @@
+#!/usr/bin/env python3
+"""`make chaos`: faults under load against a local Beacon stack, and proof that
+no acknowledged event was lost.
+
+    .deps/venv/bin/python bench/chaos.py --bin-dir .build/release [--short]
+        [--faults kill-enricher,redis,...] [--seed N] [--rate EVENTS_PER_S]
+        [--work-dir .chaos] [--json PATH]
+
+It starts its own stack (bench/lib/stack.py) in --work-dir (default .chaos/:
+logs WORK/NAME.log, Redis and MongoDB data) on free ports, with the Kafka proxy
+on: Tansu keeps its data only in memory, so "the broker stopped for 10 s" is
+emulated by closing every client connection at a TCP proxy in front of Tansu and
+refusing new ones for 10 s (see bench/lib/stack.py), which keeps what a real
+Kafka keeps on disk. Redis (append-only) and MongoDB (SecantusDB with a data
+folder) are really stopped (SIGTERM) and started again.
+
+Services: tracker, enricher, consumers (services/consumers/rules.demo.yaml),
+pusher (dry run: outcomes on beacon.push.feedback, nothing sent) and liveview,
+started as scripts/run.sh does. One override: the enricher takes over entries a
+dead enricher left pending after 5 s (BEACON_REDIS_CLAIM_IDLE_MS=5000,
+BEACON_REDIS_CLAIM_INTERVAL_MS=1000; --claim-idle-ms) instead of 30 s, so that
+the run stays short. A restarted enricher gets a new consumer name (host-pid),
+as a new pod would, and must claim what the dead one left.
+
+Setup: a pool of users each registers one push device (identify with
+context.device.token, iOS or Android); the harness waits until MongoDB has them
+all. Then each fault runs as a phase:
+
+    kill-tracker, kill-enricher, kill-consumers, kill-pusher
+        kill -9 at a random moment within a window under load (then, for the
+        tracker, enricher and pusher, at the first moment their in-flight
+        gauge is above 0, polled for at most 3 s, so that the kill hits work
+        under way), restarted at once
+    redis      Redis stopped (SIGTERM) for 10 s, started again (append-only file)
+    kafka      the broker stopped for 10 s (proxy), started again
+    mongo      MongoDB stopped for 10 s while pushes flow, started again
+    bad-input  30 % corrupted requests mixed into good traffic: random bytes,
+               truncated JSON, 5000-deep nesting, an event over 32 KB, a request
+               over 500 KB, invalid UTF-8, wrong and missing write key, JSON that
+               is not an object, a batch that is not an array, a wrong
+               Content-Type. Each must get a 4xx with a JSON error body, the
+               deltas of beacon_tracker_requests_rejected_total{reason} must
+               match the error codes received, and no event of a refused
+               request may reach Kafka.
+
+Steady load: --threads threads, keep-alive HTTP (http.client), --rate events/s in
+all, POST /v1/batch (5-20 events), /v1/track, /v1/identify, /v1/page with the
+demo write key as HTTP Basic user; every event has a client messageId (uuid4).
+Some events are "Hello" track events of pool users (the demo rule turns each
+into one push per device; at most 10 per user per hour, so the harness never
+sends a user more than 10), so pushes flow through consumers and pusher.
+
+A collector reads beacon.events, beacon.events.invalid, beacon.events.failed and
+beacon.push.feedback from the beginning (all partitions assigned, no group) and
+records each messageId's first arrival and how many distinct Kafka records
+carried it. After each fault the load goes on --post seconds, stops, and the
+harness polls (bounded by --settle-timeout) until every acknowledged (2xx)
+messageId of the phase is in beacon.events, every acknowledged Hello event
+has a push outcome on beacon.push.feedback or sits in beacon.events.failed,
+and every Beacon consumer group (beacon-registry, beacon-rules,
+beacon-counters, beacon-pusher) has committed everything the collector saw
+on its topics. A group that does not catch up fails the phase; the service
+that owns it is then restarted (SIGTERM + start, said so in the output) so
+that the next phases measure their own fault.
+
+Per phase it reports:
+    sent       good events sent (requests that failed or got 503 included)
+    acked      events whose request got a 2xx
+    delivered  acknowledged events found in beacon.events
+    dup        extra Kafka records of acknowledged events (same messageId)
+    lost       acknowledged events not in beacon.events (must be 0)
+    recovery   seconds from the fault's end (the restarted service answering
+               /healthz, the server answering again) until the first event
+               acknowledged after that moment was seen in beacon.events
+    drained    seconds from the fault's end until the last event acknowledged
+               before that moment was seen in beacon.events (the backlog the
+               fault built up, delivered); 0 when nothing was left behind
+    gap        longest time without any 2xx at the tracker during the phase
+               (what clients saw)
+    pushes     acknowledged Hello events: with feedback / in beacon.events.failed
+               (the rules consumer gave up after its retries) / missing
+Exit status: 0 all good; 1 an event was lost, a push was missing, a consumer
+group did not catch up, a service exited without being killed, a good request
+was refused, a bad request did not get 4xx + JSON, an event of a refused
+request reached Kafka, or the rejection metrics did not match; 2 the harness
+itself could not run (stack did not start, harness error).
+
+Results: a table on stdout and bench/results/chaos-latest.json
+(--short: bench/results/chaos-short-latest.json, so that CI runs do not
+overwrite the full run's), including per phase the metrics of every service
+after it, /healthz and /readyz, and the details behind each number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import http.client
+import json
+import os
+import random
+import socket
+import string
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(HERE, "lib"))
+from stack import HOST, SERVICES, TOPICS, Stack, StackError, exit_on_signals  # noqa: E402
+
+WRITE_KEY = "demo-write-key"
+AUTH = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
+ALL_FAULTS = ["kill-tracker", "kill-enricher", "kill-consumers", "kill-pusher", "redis", "kafka", "mongo",
+              "bad-input"]
+SHORT_FAULTS = ["kill-enricher", "bad-input"]
+PUSH_PHASES = {"kill-consumers", "kill-pusher", "kafka", "mongo"}
+IPS = ["81.2.69.160", "216.160.83.56", "89.160.20.112", "2.125.160.216", "67.43.156.1", "175.16.199.1"]
+UAS = [
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/16.5 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 "
+    "Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/117.0.0.0 "
+    "Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 "
+    "Safari/605.1.15",
+    "curl/8.4.0",
+]
+PUSH_CAP = 10  # rules.demo.yaml: cap {max: 10, per: 1h} per user
+# Beacon's consumer groups and what they read: each must catch up once the load stops.
+GROUPS = {"beacon-registry": ["beacon.events"], "beacon-rules": ["beacon.events"],
+          "beacon-counters": ["beacon.events"], "beacon-pusher": ["beacon.push.apns", "beacon.push.fcm"]}
+
+
+def now() -> float:
+    return time.monotonic()
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---- the Kafka collector ----------------------------------------------------------
+
+
+class Collector(threading.Thread):
+    """Reads the topics from the beginning and records, per messageId, the
+    first arrival time and the distinct Kafka records that carried it."""
+
+    TOPICS = ["beacon.events", "beacon.events.invalid", "beacon.events.failed", "beacon.push.apns",
+              "beacon.push.fcm", "beacon.push.feedback"]
+
+    def __init__(self, brokers: str, run_id: str):
+        super().__init__(name="collector", daemon=True)
+        self.brokers, self.run_id = brokers, run_id
+        self.lock = threading.Lock()
+        self.events: dict[str, list] = {}        # messageId -> [first seen, records]
+        self.invalid: dict[str, str] = {}        # messageId -> reason
+        self.failed: dict[str, set] = collections.defaultdict(set)  # messageId -> consumers
+        self.feedback: dict[str, collections.Counter] = {}  # sourceMessageId -> statuses
+        self.push_requests = collections.Counter()  # sourceMessageId -> push requests
+        self.push_records: dict[tuple, dict] = collections.defaultdict(dict)  # (topic, p) -> offset -> (requestId, t)
+        self.feedback_requests: set[str] = set()  # requestIds with an outcome
+        self.ends: dict[tuple, int] = {}         # (topic, partition) -> last offset read + 1
+        self.records = collections.Counter()     # topic -> records read
+        self.errors = collections.Counter()
+        self.undecodable = 0
+        self._seen_offsets: set = set()
+        self._halt = threading.Event()
+        self.ready = threading.Event()
+        self.failure: str | None = None
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as e:  # reported by the harness
+            self.failure = f"{type(e).__name__}: {e}"
+            self.ready.set()
+
+    def _run(self):
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+        parts = dict(TOPICS)
+
+        def on_error(err):
+            self.errors[err.name()] += 1
+
+        consumer = Consumer({
+            "bootstrap.servers": self.brokers, "group.id": f"chaos-collector-{self.run_id}",
+            "enable.auto.commit": False, "auto.offset.reset": "earliest", "fetch.wait.max.ms": 50,
+            "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 500, "socket.timeout.ms": 5000,
+            "error_cb": on_error, "logger": _Quiet(), "log_level": 0,
+        })
+        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in self.TOPICS for p in range(parts[t])])
+        self.ready.set()
+        try:
+            while not self._halt.is_set():
+                msgs = consumer.consume(1000, 0.1)
+                if not msgs:
+                    continue
+                t = now()
+                with self.lock:
+                    for m in msgs:
+                        if m.error() is not None:
+                            self.errors[m.error().name()] += 1
+                            continue
+                        key = (m.topic(), m.partition(), m.offset())
+                        if key in self._seen_offsets:
+                            continue
+                        self._seen_offsets.add(key)
+                        tp = (m.topic(), m.partition())
+                        self.ends[tp] = max(self.ends.get(tp, 0), m.offset() + 1)
+                        self.records[m.topic()] += 1
+                        self._record(m.topic(), m.value(), t, m.partition(), m.offset())
+        finally:
+            consumer.close()
+
+    def _record(self, topic, value, t, partition=None, offset=None):
+        try:
+            doc = json.loads(value)
+        except (ValueError, TypeError):
+            self.undecodable += 1
+            return
+        if not isinstance(doc, dict):
+            self.undecodable += 1
+            return
+        if topic == "beacon.events":
+            mid = doc.get("messageId")
+            if isinstance(mid, str):
+                entry = self.events.get(mid)
+                if entry is None:
+                    self.events[mid] = [t, 1]
+                else:
+                    entry[1] += 1
+        elif topic == "beacon.events.invalid":
+            mid = doc.get("messageId") or (doc.get("payload") or {}).get("messageId")
+            if isinstance(mid, str):
+                self.invalid[mid] = str(doc.get("reason"))
+        elif topic == "beacon.events.failed":
+            mid = (doc.get("event") or {}).get("messageId")
+            if isinstance(mid, str):
+                self.failed[mid].add(str(doc.get("consumer")))
+        elif topic in ("beacon.push.apns", "beacon.push.fcm"):
+            mid = doc.get("sourceMessageId")
+            if isinstance(mid, str):
+                self.push_requests[mid] += 1
+            self.push_records[(topic, partition)][offset] = (doc.get("requestId"), t)
+        elif topic == "beacon.push.feedback":
+            if isinstance(doc.get("requestId"), str):
+                self.feedback_requests.add(doc["requestId"])
+            mid = doc.get("sourceMessageId")
+            if isinstance(mid, str):
+                self.feedback.setdefault(mid, collections.Counter())[str(doc.get("status"))] += 1
+
+    def stop(self):
+        self._halt.set()
+        self.join(10)
+
+
+class _Quiet:
+    def log(self, *args, **kwargs):
+        pass
+
+    def __getattr__(self, name):
+        return self.log
+
+
+# ---- what was sent -------------------------------------------------------------------
+
+
+class PhaseRecord:
+    def __init__(self, name: str):
+        self.name = name
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.sent = 0
+        self.acked: dict[str, float] = {}       # messageId -> 2xx time
+        self.hello_sent = 0
+        self.hello_acked: set[str] = set()
+        self.results = collections.Counter()    # good requests: status or error kind
+        self.error_codes = collections.Counter()  # error.code of every JSON error reply
+        self.rejected_members = 0               # members refused inside a 200 batch (counted as invalid_event)
+        self.good_refused: list[str] = []       # good requests answered 4xx (must not happen)
+        self.good_refused_count = 0
+        self.max_request_s = 0.0                # slowest answered good request
+        self.max_by_status: dict[str, float] = {}
+        self.bad_requests = 0
+        self.bad_by_category: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+        self.bad_failures: list[str] = []       # not 4xx + JSON error
+        self.bad_unexpected: list[str] = []     # 4xx + JSON, but not the status expected
+        self.bad_ids: set[str] = set()
+        self.fault_start: float | None = None
+        self.fault_end: float | None = None
+        self.fault_detail: dict = {}
+        self.load_start = self.load_end = None
+        self.lags: dict | None = None
+        self.lag_detail: dict = {}
+
+
+class HelloPool:
+    """Pool users (each with one registered device) and how many Hello events
+    each may still get under the demo rule's cap."""
+
+    def __init__(self, users: list[dict]):
+        self.users = users
+        self.left = {u["userId"]: PUSH_CAP for u in users}
+        self.lock = threading.Lock()
+        self.i = 0
+
+    def take(self) -> str | None:
+        with self.lock:
+            for _ in range(len(self.users)):
+                u = self.users[self.i % len(self.users)]["userId"]
+                self.i += 1
+                if self.left[u] > 0:
+                    self.left[u] -= 1
+                    return u
+            return None
+
+    def remaining(self) -> int:
+        with self.lock:
+            return sum(self.left.values())
+
+
+def random_token(rng: random.Random, platform: str) -> str:
+    if platform == "ios":
+        return "".join(rng.choice("0123456789abcdef") for _ in range(64))
+    alphabet = string.ascii_letters + string.digits + "_-"
+    return "".join(rng.choice(alphabet) for _ in range(22)) + ":APA91b" + \
+        "".join(rng.choice(alphabet) for _ in range(134))
+
+
+# ---- HTTP -----------------------------------------------------------------------------
+
+
+def raw_request(port: int, method: str, path: str, headers: dict, body: bytes, timeout: float = 15.0):
+    """One request on a fresh connection; reads the answer even when the
+    server answered early and closed before taking the whole body.
+    Returns (status or None, body bytes, error text or None)."""
+    head = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", f"Content-Length: {len(body)}",
+            "Connection: close"] + [f"{k}: {v}" for k, v in headers.items()]
+    data = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+    send_error = None
+    try:
+        s = socket.create_connection((HOST, port), timeout=timeout)
+    except OSError as e:
+        return None, b"", f"connect: {e}"
+    buf = b""
+    try:
+        s.settimeout(timeout)
+        try:
+            s.sendall(data)
+        except OSError as e:
+            send_error = e
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                done = _complete_response(buf)
+                if done:
+                    break
+        except OSError as e:
+            if not buf:
+                return None, b"", f"send: {send_error}; recv: {e}" if send_error else f"recv: {e}"
+    finally:
+        s.close()
+    status, body_out = _parse_response(buf)
+    if status is None:
+        return None, buf, f"no HTTP answer (send error: {send_error})"
+    return status, body_out, None
+
+
+def _complete_response(buf: bytes) -> bool:
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    headers = buf[:end].decode("latin-1").lower().split("\r\n")
+    for h in headers[1:]:
+        if h.startswith("content-length:"):
+            return len(buf) - end - 4 >= int(h.split(":", 1)[1])
+        if h.startswith("transfer-encoding:") and "chunked" in h:
+            return buf.endswith(b"0\r\n\r\n")
+    return False
+
+
+def _parse_response(buf: bytes):
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None, b""
+    lines = buf[:end].decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        return None, b""
+    body = buf[end + 4:]
+    if any(h.lower().startswith("transfer-encoding:") and "chunked" in h.lower() for h in lines[1:]):
+        out, rest = b"", body
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            try:
+                size = int(size_line.split(b";")[0], 16)
+            except ValueError:
+                break
+            if size == 0:
+                break
+            out, rest = out + rest[:size], rest[size + 2:]
+        body = out
+    return status, body
+
+
+def json_error_code(body: bytes):
+    """The error code of {"success":false,"error":{"code":...}}, else None."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(doc, dict) and doc.get("success") is False and isinstance(doc.get("error"), dict):
+        code = doc["error"].get("code")
+        return code if isinstance(code, str) else None
+    return None
+
+
+# ---- the load --------------------------------------------------------------------------
+
+
+class Load:
+    """--threads threads sending rate events/s in all to the tracker, with
+    bad_ratio of the requests corrupted."""
+
+    def __init__(self, ctx, rec: PhaseRecord, rate: float, hello_fraction: float, bad_ratio: float, seed: int):
+        self.ctx, self.rec = ctx, rec
+        self.rate, self.hello_fraction, self.bad_ratio = rate, hello_fraction, bad_ratio
+        self.stop_event = threading.Event()
+        self.threads = [threading.Thread(target=self._loop, args=(random.Random(seed * 1000 + i), i),
+                                         name=f"load-{i}", daemon=True) for i in range(ctx.args.threads)]
+        self.seq = self.bad_seq = 0
+        self.seq_lock = threading.Lock()
+
+    def start(self):
+        self.rec.load_start = now()
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(30)
+        self.rec.load_end = now()
+
+    def _next_seq(self):
+        with self.seq_lock:
+            self.seq += 1
+            return self.seq
+
+    # events
+    def _event(self, rng, kind):
+        mid = str(uuid.uuid4())
+        seq = self._next_seq()
+        ctx = {"ip": rng.choice(IPS), "userAgent": rng.choice(UAS), "locale": "en-GB"}
+        props = {"run": self.ctx.run_id, "phase": self.rec.name, "seq": seq}
+        if kind == "hello":
+            user = self.ctx.hello_pool.take()
+            if user is not None:
+                return mid, True, {"type": "track", "event": "Hello", "userId": user, "messageId": mid,
+                                   "properties": {**props, "x": seq}, "context": ctx}
+            kind = "track"
+        if kind == "identify":
+            u = rng.choice(self.ctx.users)
+            return mid, False, {"type": "identify", "userId": u["userId"], "messageId": mid,
+                                "traits": {"name": u["name"]},
+                                "context": {**ctx, "device": {"token": u["token"], "type": u["platform"]}}}
+        if kind == "page":
+            return mid, False, {"type": "page", "name": rng.choice(["Home", "Pricing", "Docs"]),
+                                "anonymousId": f"anon-{rng.randrange(1000)}", "messageId": mid,
+                                "properties": props, "context": ctx}
+        if kind == "screen":
+            return mid, False, {"type": "screen", "name": "Main", "userId": f"lu-{rng.randrange(500)}",
+                                "messageId": mid, "properties": props, "context": ctx}
+        return mid, False, {"type": "track", "event": rng.choice(["Load Event", "Order Completed", "Signed In"]),
+                            "userId": f"lu-{rng.randrange(500)}", "messageId": mid,
+                            "properties": {**props, "total": rng.randrange(1, 200)}, "context": ctx}
+
+    def _kind(self, rng):
+        if rng.random() < self.hello_fraction:
+            return "hello"
+        r = rng.random()
+        return "identify" if r < 0.05 else "page" if r < 0.12 else "screen" if r < 0.17 else "track"
+
+    def _good_request(self, rng):
+        r = rng.random()
+        if r < 0.6:
+            events = [self._event(rng, self._kind(rng)) for _ in range(rng.randint(5, 20))]
+            body = {"batch": [e[2] for e in events], "sentAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            return "/v1/batch", body, events
+        mid, hello, ev = self._event(rng, self._kind(rng))
+        path = {"track": "/v1/track", "identify": "/v1/identify", "page": "/v1/page", "screen": "/v1/screen"}[ev["type"]]
+        body = dict(ev)
+        body.pop("type")
+        return path, body, [(mid, hello, ev)]
+
+    def _loop(self, rng: random.Random, index: int):
+        per_thread = self.rate / len(self.threads)
+        next_at = now() + rng.random() * 0.05
+        conn = None
+        port = self.ctx.stack.ports["tracker"]
+        while not self.stop_event.is_set():
+            delay = next_at - now()
+            if delay > 0 and self.stop_event.wait(delay):  # pacing, not synchronisation
+                break
+            if now() - next_at > 1.0:  # far behind (a fault): do not burst afterwards
+                next_at = now()
+            if rng.random() < self.bad_ratio:
+                self._send_bad(rng, port)
+                next_at += 5 / per_thread  # a bad request stands for a batch-sized share of the rate
+                continue
+            path, body, events = self._good_request(rng)
+            next_at += len(events) / per_thread
+            data = json.dumps(body, separators=(",", ":")).encode()
+            with self.rec.lock:
+                self.rec.requests += 1
+                self.rec.sent += len(events)
+                self.rec.hello_sent += sum(1 for e in events if e[1])
+            status, reply = None, b""
+            started = now()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(HOST, port, timeout=15)
+                conn.request("POST", path, data, {"Content-Type": "application/json", "Authorization": AUTH})
+                resp = conn.getresponse()
+                status, reply = resp.status, resp.read()
+                if resp.will_close:
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as e:
+                if conn is not None:
+                    conn.close()
+                conn = None
+                with self.rec.lock:
+                    self.rec.results[f"error:{type(e).__name__}"] += 1
+                continue
+            t = now()
+            code = json_error_code(reply) if status >= 400 else None
+            with self.rec.lock:
+                self.rec.results[str(status)] += 1
+                self.rec.max_request_s = max(self.rec.max_request_s, t - started)
+                self.rec.max_by_status[str(status)] = max(self.rec.max_by_status.get(str(status), 0.0), t - started)
+                if code:
+                    self.rec.error_codes[code] += 1
+                if 200 <= status < 300:
+                    refused = set()
+                    try:
+                        doc = json.loads(reply)
+                        for item in doc.get("rejected") or []:
+                            refused.add(item.get("index"))
+                    except (ValueError, AttributeError):
+                        pass
+                    if refused:
+                        self.rec.rejected_members += len(refused)
+                        self.rec.error_codes["invalid_event"] += len(refused)
+                        self.rec.good_refused_count += 1
+                        if len(self.rec.good_refused) < 20:
+                            self.rec.good_refused.append(f"{status} {path}: members refused: {reply[:300]!r}")
+                    for i, (mid, hello, _) in enumerate(events):
+                        if i in refused:
+                            continue
+                        self.rec.acked[mid] = t
+                        if hello:
+                            self.rec.hello_acked.add(mid)
+                elif 400 <= status < 500:
+                    self.rec.good_refused_count += 1
+                    if len(self.rec.good_refused) < 20:
+                        self.rec.good_refused.append(f"{status} {path}: {reply[:300]!r}")
+
+    # bad input
+    def _send_bad(self, rng, port):
+        with self.seq_lock:  # every category in turn, so that a short burst has them all
+            category = BAD_CATEGORIES[self.bad_seq % len(BAD_CATEGORIES)]
+            self.bad_seq += 1
+        category, path, headers, body, expected, ids = bad_request(rng, self.ctx.run_id, category)
+        with self.rec.lock:
+            self.rec.bad_requests += 1
+            self.rec.bad_ids.update(ids)
+        status, reply, error = raw_request(port, "POST", path, headers, body)
+        code = json_error_code(reply) if status is not None else None
+        with self.rec.lock:
+            counts = self.rec.bad_by_category[category]
+            counts[str(status) if status is not None else "no answer"] += 1
+            if code:
+                self.rec.error_codes[code] += 1
+            if status is None or not 400 <= status < 500 or code is None:
+                self.rec.bad_failures.append(
+                    f"{category}: {error or status} {reply[:200]!r}")
+            elif status != expected and len(self.rec.bad_unexpected) < 50:
+                self.rec.bad_unexpected.append(f"{category}: {status} (expected {expected}) {reply[:200]!r}")
+
+
+BAD_CATEGORIES = ["random_bytes", "truncated_json", "deep_nesting", "event_too_large", "request_too_large",
+                  "invalid_utf8", "wrong_write_key", "no_write_key", "not_an_object", "batch_not_array",
+                  "wrong_content_type"]
+
+
+def bad_request(rng: random.Random, run_id: str, category: str):
+    """(category, path, headers, body, expected status, messageIds inside)."""
+    headers = {"Content-Type": "application/json", "Authorization": AUTH}
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    events = [{"type": "track", "event": "Bad Event", "userId": "bad-user", "messageId": m,
+               "properties": {"run": run_id, "bad": True}} for m in ids]
+    good = json.dumps({"batch": events}).encode()
+    path, expected = "/v1/batch", 400
+    if category == "random_bytes":
+        body = b"{" + bytes(rng.getrandbits(8) for _ in range(511))
+    elif category == "truncated_json":
+        body = good[:rng.randrange(1, len(good) - 1)]
+    elif category == "deep_nesting":
+        path = "/v1/track"
+        body = (f'{{"event":"Deep","userId":"bad-user","messageId":"{ids[0]}","properties":{{"a":'.encode()
+                + b"[" * 5000 + b"]" * 5000 + b"}}")
+    elif category == "event_too_large":
+        path, expected = "/v1/track", 413
+        body = json.dumps({"event": "Huge", "userId": "bad-user", "messageId": ids[0],
+                           "properties": {"s": "x" * 40_000}}).encode()
+    elif category == "request_too_large":
+        expected = 413
+        body = json.dumps({"batch": [dict(events[0], properties={"s": "y" * 600_000})]}).encode()
+    elif category == "invalid_utf8":
+        body = (f'{{"batch":[{{"type":"track","messageId":"{ids[0]}","userId":"bad-user","event":"'.encode()
+                + b"\xc3\x28\xff" + b'"}]}')
+    elif category == "wrong_write_key":
+        expected = 401
+        headers["Authorization"] = "Basic " + base64.b64encode(b"stolen-key:").decode()
+        body = good
+    elif category == "no_write_key":
+        expected = 401
+        del headers["Authorization"]
+        body = good
+    elif category == "not_an_object":
+        body = rng.choice([b"[1,2,3]", b'"hello"', b"42", b"null", b"true", json.dumps(events).encode()])
+    elif category == "batch_not_array":
+        body = json.dumps({"batch": events[0]}).encode()
+    else:  # wrong_content_type
+        expected = 415
+        headers["Content-Type"] = "text/xml"
+        body = good
+    return category, path, headers, body, expected, ids
+
+
+# ---- the harness --------------------------------------------------------------------------
+
+
+class Chaos:
+    def __init__(self, args):
+        self.args = args
+        self.rng = random.Random(args.seed)
+        self.run_id = uuid.uuid4().hex[:10]
+        self.stack: Stack | None = None
+        self.collector: Collector | None = None
+        self.users: list[dict] = []
+        self.hello_pool: HelloPool | None = None
+        self.problems: list[str] = []
+        self.crashes: list[dict] = []
+        self.phases: list[dict] = []
+        self.setup: dict = {}
+        self.admin = None
+        self.lag_error = None
+        self.lag_detail: dict = {}
+        self.current: PhaseRecord | None = None
+        self.stuck_since: dict[str, str] = {}  # consumer group -> first phase it did not catch up in
+        self.restarted_for: set[str] = set()   # groups whose service was already restarted once
+
+    # -- stack
+    def start(self):
+        a = self.args
+        log(f"chaos: run {self.run_id}, seed {a.seed}, {a.rate:g} events/s on {a.threads} threads, "
+            f"binaries {a.bin_dir}, work folder {a.work_dir}")
+        log("chaos: Kafka outages are emulated by a TCP proxy in front of Tansu (memory-only): stopping "
+            "'the broker' closes every client connection and refuses new ones; Tansu keeps its data, as a "
+            "real Kafka keeps it on disk. Redis and MongoDB are really stopped and started.")
+        t0 = now()
+        self.stack = Stack(ROOT, a.work_dir, a.bin_dir, log_level=a.log_level, kafka_proxy=True)
+        self.stack.start_servers()
+        self.stack.start_service("tracker")
+        self.stack.start_service("enricher", {"BEACON_REDIS_CLAIM_IDLE_MS": a.claim_idle_ms,
+                                              "BEACON_REDIS_CLAIM_INTERVAL_MS": min(1000, a.claim_idle_ms)})
+        self.stack.start_service("consumers")
+        self.stack.start_service("pusher")
+        self.stack.start_service("liveview")
+        self.setup["stack_start_s"] = round(now() - t0, 2)
+        log(f"chaos: stack up in {now() - t0:.1f}s: ports {self.stack.ports}")
+        self.collector = Collector(self.stack.kafka_brokers, self.run_id)
+        self.collector.start()
+        self.collector.ready.wait(30)
+        if self.collector.failure:
+            raise StackError(f"collector: {self.collector.failure}")
+
+    def register_devices(self):
+        """identify with a device token for each pool user; wait until MongoDB has them all."""
+        import pymongo
+        t0 = now()
+        rng = self.rng
+        for i in range(self.args.users):
+            platform = "ios" if i % 2 == 0 else "android"
+            self.users.append({"userId": f"pu-{self.run_id}-{i}", "name": f"User {i}", "platform": platform,
+                               "token": random_token(rng, platform)})
+        self.hello_pool = HelloPool(self.users)
+        ids = []
+        conn = http.client.HTTPConnection(HOST, self.stack.ports["tracker"], timeout=30)
+        for start in range(0, len(self.users), 100):
+            batch = []
+            for u in self.users[start:start + 100]:
+                mid = str(uuid.uuid4())
+                ids.append(mid)
+                batch.append({"type": "identify", "userId": u["userId"], "messageId": mid,
+                              "traits": {"name": u["name"]},
+                              "context": {"ip": rng.choice(IPS), "device": {"token": u["token"],
+                                                                            "type": u["platform"]}}})
+            conn.request("POST", "/v1/batch", json.dumps({"batch": batch}),
+                         {"Content-Type": "application/json", "Authorization": AUTH})
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200 or b"rejected" in body:
+                raise StackError(f"registering devices: {resp.status} {body[:300]!r}")
+        conn.close()
+        client = pymongo.MongoClient(self.stack.mongo_url, serverSelectionTimeoutMS=5000)
+        wanted = {u["userId"] for u in self.users}
+        deadline = now() + self.args.settle_timeout
+        count = 0
+        try:
+            while True:
+                count = client.beacon.devices.count_documents({"app": "demo", "userId": {"$in": list(wanted)}})
+                with self.collector.lock:
+                    seen = sum(1 for m in ids if m in self.collector.events)
+                if count >= len(wanted) and seen == len(ids):
+                    break
+                if now() > deadline:
+                    raise StackError(f"registering devices: after {self.args.settle_timeout}s MongoDB has "
+                                     f"{count}/{len(wanted)} devices, beacon.events {seen}/{len(ids)} identifies")
+                time.sleep(0.2)
+        finally:
+            client.close()
+        self.setup["devices_registered"] = count
+        self.setup["register_s"] = round(now() - t0, 2)
+        log(f"chaos: {count} push devices registered in {now() - t0:.1f}s")
+
+    # -- phases
+    def run_phase(self, name: str) -> dict:
+        a, st = self.args, self.stack
+        rec = PhaseRecord(name)
+        self.current = rec
+        hello = a.push_hello_fraction if name in PUSH_PHASES else a.hello_fraction
+        bad_ratio = a.bad_ratio if name == "bad-input" else 0.0
+        seed = self.rng.randrange(1 << 30)
+        before_pids = {s: st.pid(s) for s in SERVICES}
+        tracker_metrics = st.metrics("tracker") if name == "bad-input" else None
+        load = Load(self, rec, a.rate, hello, bad_ratio, seed)
+        log(f"{name}: load on")
+        load.start()
+        try:
+            self.apply_fault(name, rec)
+            self.pause(a.post)
+        finally:
+            load.stop()
+        log(f"{name}: load off ({rec.sent} events sent, {len(rec.acked)} acknowledged, "
+            f"{rec.bad_requests} bad requests); waiting for delivery")
+        settle_s, settled = self.settle(rec)
+        result = self.evaluate(rec, settle_s, settled)
+        if tracker_metrics is not None:
+            self.check_rejections(rec, tracker_metrics, before_pids, result)
+        self.check_services(result)
+        result["metrics"] = self.snapshot_metrics()
+        self.phases.append(result)
+        log(f"{name}: {'ok' if result['ok'] else 'FAILED: ' + '; '.join(result['problems'])}"
+            + "".join(f"; WARNING: {w}" for w in result.get("warnings", []) if w not in result["problems"]))
+        self.restart_stalled(result)
+        self.write_json(partial=True)
+        return result
+
+    def restart_stalled(self, result):
+        """A service whose consumer group did not catch up is restarted
+        (SIGTERM, then started) after the phase was recorded as failed, so that
+        the next phases measure their own fault rather than this one's."""
+        owners = {"beacon-registry": "consumers", "beacon-rules": "consumers", "beacon-counters": "consumers",
+                  "beacon-pusher": "pusher"}
+        groups = [g for g, v in (result.get("consumer_group_lag") or {}).items() if v and g not in self.restarted_for]
+        self.restarted_for.update(groups)
+        stalled = sorted({owners[g] for g in groups})
+        for service in stalled:
+            log(f"{result['fault']}: restarting {service} (SIGTERM + start) so that the next phases start from a "
+                f"working stack; the finding above stays recorded")
+            t0 = now()
+            self.stack.restart_service(service)
+            result.setdefault("restarted_after_phase", []).append(
+                {"service": service, "restart_s": round(now() - t0, 2)})
+
+    def pause(self, seconds):
+        """Keep the load running for a while: part of the fault's definition, not synchronisation."""
+        time.sleep(seconds)
+
+    def apply_fault(self, name, rec: PhaseRecord):
+        a, st = self.args, self.stack
+        if name.startswith("kill-"):
+            service = name[5:]
+            lo, hi = a.kill_window
+            at = self.rng.uniform(lo, hi)
+            self.pause(at)
+            busy = self.wait_busy(service)
+            pid = st.pid(service)
+            rec.fault_start = now()
+            st.kill_service(service)  # SIGKILL, waits until it is gone
+            killed = now()
+            st.restart_service(service)
+            rec.fault_end = now()
+            rec.fault_detail = {"action": f"kill -9 {service} (pid {pid}) {rec.fault_start - rec.load_start:.2f}s "
+                                          f"into the load{busy[1]}, restarted at once",
+                                "killed_pid": pid, "new_pid": st.pid(service), "busy_gauge": busy[0],
+                                "restart_s": round(rec.fault_end - killed, 2)}
+            log(f"{name}: killed pid {pid} at +{rec.fault_start - rec.load_start:.1f}s{busy[1]}, restarted as {st.pid(service)} "
+                f"(healthy after {rec.fault_end - killed:.2f}s)")
+        elif name in ("redis", "kafka", "mongo"):
+            self.pause(a.pre)
+            stop, start = {"redis": (st.stop_redis, st.start_redis), "kafka": (st.stop_kafka, st.start_kafka),
+                           "mongo": (st.stop_mongo, st.start_mongo)}[name]
+            rec.fault_start = now()
+            stop()
+            log(f"{name}: stopped for {a.outage:g}s" + (" (proxy closed)" if name == "kafka" else ""))
+            self.pause(max(0.0, a.outage - (now() - rec.fault_start)))
+            restart_at = now()
+            start()
+            rec.fault_end = now()
+            how = ("all client connections closed at the proxy, new ones refused (Tansu kept running: emulates "
+                   "a broker restart that keeps its data)") if name == "kafka" else "SIGTERM, then started again"
+            rec.fault_detail = {"action": f"{name} stopped for {a.outage:g}s: {how}",
+                                "down_s": round(restart_at - rec.fault_start, 2),
+                                "start_s": round(rec.fault_end - restart_at, 2)}
+            log(f"{name}: back after {rec.fault_end - rec.fault_start:.1f}s")
+        elif name == "bad-input":
+            rec.fault_start = now()
+            self.pause(a.bad_duration)
+            rec.fault_end = now()
+            rec.fault_detail = {"action": f"{a.bad_ratio:.0%} of requests corrupted for {a.bad_duration:g}s"}
+        else:
+            raise ValueError(name)
+
+    def group_lag(self) -> dict[str, int | None]:
+        """Per consumer group: records of its topics (as far as the collector
+        has read them) not yet committed by the group; None when unknown."""
+        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+        from confluent_kafka.admin import AdminClient
+        # A fresh client each time: one created before a broker outage was seen
+        # to time out for good after it (librdkafka admin client, via the proxy).
+        self.admin = AdminClient({"bootstrap.servers": self.stack.kafka_brokers, "logger": _Quiet(),
+                                  "log_level": 0})
+        parts = dict(TOPICS)
+        with self.collector.lock:
+            ends = dict(self.collector.ends)
+        lags = {}
+        self.lag_detail = {}
+        for group, topics in GROUPS.items():
+            request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t in topics for p in range(parts[t])])
+            try:
+                answer = self.admin.list_consumer_group_offsets([request], request_timeout=5)[group].result()
+                lags[group] = 0
+                for tp in answer.topic_partitions:
+                    end = ends.get((tp.topic, tp.partition), 0)
+                    lag = max(0, end - max(0, tp.offset))
+                    lags[group] += lag
+                    if lag:
+                        detail = {"committed": tp.offset, "end": end}
+                        if tp.topic.startswith("beacon.push."):
+                            detail.update(self.push_range(tp.topic, tp.partition, max(0, tp.offset), end))
+                        self.lag_detail[f"{group} {tp.topic}[{tp.partition}]"] = detail
+            except Exception as e:
+                lags[group] = None
+                self.lag_error = f"{type(e).__name__}: {e}"
+        self.admin = None
+        return lags
+
+    BUSY_GAUGES = {"tracker": "beacon_tracker_buffered_events", "enricher": "beacon_enricher_in_flight_events",
+                   "pusher": "beacon_pusher_in_flight"}
+
+    def wait_busy(self, service, bound=3.0):
+        """After the random moment, poll (bounded) until the service reports
+        work in hand (events in flight), so that the kill hits work under way.
+        Returns (gauge value seen or None, text for the report)."""
+        gauge = self.BUSY_GAUGES.get(service)
+        if gauge is None:
+            return None, ""
+        deadline = now() + bound
+        while now() < deadline:
+            try:
+                value = self.stack.metrics(service).get(gauge, 0.0)
+            except (StackError, OSError):
+                value = 0.0
+            if value > 0:
+                return value, f" with {gauge}={value:g}"
+            time.sleep(0.005)
+        return 0.0, f" ({gauge} stayed 0 for {bound:g}s)"
+
+    def push_range(self, topic, partition, start, end):
+        """What the uncommitted push requests of one partition are: how many
+        have an outcome on beacon.push.feedback, and when they arrived
+        (seconds relative to the current phase's fault start)."""
+        c = self.collector
+        ref = self.current.fault_start if self.current and self.current.fault_start else now()
+        with c.lock:
+            records = c.push_records.get((topic, partition), {})
+            rows = [records[o] for o in range(start, end) if o in records]
+            with_feedback = sum(1 for rid, _ in rows if rid in c.feedback_requests)
+            times = [t - ref for _, t in rows]
+            before_fault = sum(1 for o, (_, t) in records.items() if t < ref)
+        return {"uncommitted_with_feedback": with_feedback, "uncommitted_records_read": len(rows),
+                "uncommitted_arrived_s_from_fault": [round(min(times), 2), round(max(times), 2)] if times else None,
+                "records_before_fault": before_fault}
+
+    def settle(self, rec: PhaseRecord):
+        """Poll until every acknowledged event is in beacon.events, every
+        acknowledged Hello has feedback or a failed-topic entry, and every
+        consumer group has committed everything."""
+        t0 = now()
+        deadline = t0 + self.args.settle_timeout
+        c = self.collector
+        lags, lag_checked = None, 0.0
+        while True:
+            with c.lock:
+                missing = sum(1 for m in rec.acked if m not in c.events)
+                push_missing = sum(1 for m in rec.hello_acked if m not in c.feedback and "rules" not in c.failed.get(m, ()))
+            if missing == 0 and push_missing == 0 and now() - lag_checked >= 1.0:
+                lags, lag_checked = self.group_lag(), now()
+                if all(v == 0 for v in lags.values()):
+                    rec.lags, rec.lag_detail = lags, {}
+                    return now() - t0, True
+            if now() > deadline:
+                rec.lags = self.group_lag()
+                rec.lag_detail = dict(self.lag_detail)
+                log(f"{rec.name}: after {self.args.settle_timeout:g}s still {missing} events and {push_missing} "
+                    f"pushes missing; consumer group lag {rec.lags}")
+                return now() - t0, False
+            if c.failure:
+                raise StackError(f"collector: {c.failure}")
+            time.sleep(0.2)
+
+    def evaluate(self, rec: PhaseRecord, settle_s: float, settled: bool) -> dict:
+        c = self.collector
+        problems = []
+        with c.lock, rec.lock:
+            acked = rec.acked
+            delivered = [m for m in acked if m in c.events]
+            lost = [m for m in acked if m not in c.events]
+            dups = sum(c.events[m][1] - 1 for m in delivered)
+            dup_ids = sum(1 for m in delivered if c.events[m][1] > 1)
+            lost_invalid = {m: c.invalid[m] for m in lost if m in c.invalid}
+            good_invalid = sum(1 for m in acked if m in c.invalid)
+            unacked_delivered = None
+            recovery = drained = None
+            if rec.fault_end is not None and rec.name != "bad-input":
+                after = [c.events[m][0] for m, t in acked.items() if t >= rec.fault_end and m in c.events]
+                recovery = round(min(after) - rec.fault_end, 2) if after else None
+                before = [c.events[m][0] for m, t in acked.items() if t < rec.fault_end and m in c.events]
+                drained = round(max(0.0, max(before) - rec.fault_end), 2) if before else 0.0
+            times = sorted(acked.values())
+            edges = [rec.load_start] + times + [rec.load_end]
+            gap = max((b - a for a, b in zip(edges, edges[1:])), default=0.0)
+            hello_requested = sum(1 for m in rec.hello_acked if m in c.push_requests)
+            hello_fb = [m for m in rec.hello_acked if m in c.feedback]
+            hello_failed = [m for m in rec.hello_acked if m not in c.feedback and "rules" in c.failed.get(m, ())]
+            hello_missing = [m for m in rec.hello_acked if m not in c.feedback and "rules" not in c.failed.get(m, ())]
+            statuses = collections.Counter()
+            extra_fb = 0
+            for m in hello_fb:
+                statuses.update(c.feedback[m])
+                extra_fb += sum(c.feedback[m].values()) - 1
+            failed_by_consumer = collections.Counter(x for m in acked for x in c.failed.get(m, ()))
+            bad_leaked = sorted(m for m in rec.bad_ids if m in c.events or m in c.invalid)
+        if lost:
+            problems.append(f"{len(lost)} acknowledged events lost (not in beacon.events)")
+        if hello_missing:
+            problems.append(f"{len(hello_missing)} acknowledged Hello events without push feedback or failed entry")
+        stalled = {g: v for g, v in (rec.lags or {}).items() if v}
+        unknown = [g for g, v in (rec.lags or {}).items() if v is None]
+        warnings = []
+        done = self.work_done_but_uncommitted(rec)
+        if done:
+            warnings.append(
+                f"{', '.join(done)}: committed offsets stuck behind records whose outcome is already on "
+                f"beacon.push.feedback ({'; '.join(f'{k}: {v}' for k, v in rec.lag_detail.items())}): the work "
+                f"is done but the commit does not advance; nothing lost, but they would be pushed again after "
+                f"the next restart (--strict makes this a failure)")
+            stalled = {g: v for g, v in stalled.items() if g not in done}
+        if stalled:
+            since = {g: self.stuck_since[g] for g in stalled if g in self.stuck_since}
+            problems.append(f"consumer groups not caught up after the load stopped (uncommitted records): {stalled}"
+                            + (f"; still stuck since phase {since} although the service was restarted after it"
+                               if since else ""))
+            for g in stalled:
+                self.stuck_since.setdefault(g, rec.name)
+        if unknown:
+            problems.append(f"could not read the committed offsets of {unknown}: {self.lag_error}")
+        if rec.good_refused_count:
+            problems.append(f"{rec.good_refused_count} good requests refused (4xx or members rejected)")
+        if rec.bad_failures:
+            problems.append(f"{len(rec.bad_failures)} bad requests not answered 4xx + JSON error")
+        if bad_leaked:
+            problems.append(f"{len(bad_leaked)} events of refused requests reached Kafka")
+        result = {
+            "fault": rec.name, "action": rec.fault_detail.get("action"), "detail": rec.fault_detail,
+            "load_s": round((rec.load_end or 0) - (rec.load_start or 0), 2),
+            "requests": rec.requests, "sent": rec.sent, "acked": len(acked), "delivered": len(delivered),
+            "duplicates": dups, "duplicated_ids": dup_ids, "lost": len(lost),
+            "lost_sample": lost[:20], "lost_in_invalid_topic": lost_invalid,
+            "acked_in_invalid_topic": good_invalid,
+            "recovery_s": recovery, "drained_s": drained, "intake_gap_s": round(gap, 2),
+            "settle_s": round(settle_s, 2), "settled": settled, "max_request_s": round(rec.max_request_s, 3),
+            "max_request_s_by_status": {k: round(v, 3) for k, v in rec.max_by_status.items()},
+            "request_results": dict(rec.results), "error_codes": dict(rec.error_codes),
+            "failed_topic_by_consumer": dict(failed_by_consumer),
+            "consumer_group_lag": rec.lags, "consumer_group_lag_detail": rec.lag_detail,
+            "pushes": {"hello_sent": rec.hello_sent, "hello_acked": len(rec.hello_acked),
+                       "with_push_request": hello_requested, "feedback": len(hello_fb), "in_failed_topic": len(hello_failed),
+                       "missing": len(hello_missing), "missing_sample": hello_missing[:20],
+                       "feedback_statuses": dict(statuses), "extra_feedback": extra_fb},
+            "good_refused": rec.good_refused[:20],
+        }
+        if rec.bad_requests:
+            result["bad_input"] = {
+                "requests": rec.bad_requests,
+                "by_category": {k: dict(v) for k, v in sorted(rec.bad_by_category.items())},
+                "failures": rec.bad_failures[:50], "unexpected_status": rec.bad_unexpected[:50],
+                "leaked_ids": bad_leaked[:20],
+            }
+        result["problems"] = problems
+        result["warnings"] = warnings
+        if self.args.strict:
+            result["problems"] = problems = problems + warnings
+        result["ok"] = not problems
+        return result
+
+    def work_done_but_uncommitted(self, rec) -> list[str]:
+        """Groups whose every uncommitted record provably had its work done
+        (today: beacon-pusher records that have feedback)."""
+        out = []
+        for group, lag in (rec.lags or {}).items():
+            if not lag or group != "beacon-pusher":
+                continue
+            parts = [d for k, d in rec.lag_detail.items() if k.startswith(group + " ")]
+            if parts and all(d.get("uncommitted_with_feedback") == d["end"] - max(0, d["committed"])
+                             for d in parts) and sum(d["end"] - max(0, d["committed"]) for d in parts) == lag:
+                out.append(group)
+        return out
+
+    def check_rejections(self, rec, before, before_pids, result):
+        st = self.stack
+        if st.pid("tracker") != before_pids["tracker"]:
+            result["problems"].append("tracker restarted during bad input: metric deltas not comparable")
+            result["ok"] = False
+            return
+        after = st.metrics("tracker")
+        prefix = "beacon_tracker_requests_rejected_total{reason=\""
+        deltas = {}
+        for k in set(before) | set(after):
+            if k.startswith(prefix):
+                d = after.get(k, 0) - before.get(k, 0)
+                if d:
+                    deltas[k[len(prefix):-2]] = int(d)
+        observed = {k: v for k, v in rec.error_codes.items() if v}
+        result["bad_input"]["rejected_metric_delta"] = deltas
+        result["bad_input"]["error_codes_received"] = observed
+        if deltas != observed:
+            result["problems"].append(f"rejected_total deltas {deltas} != error codes received {observed}")
+            result["ok"] = False
+
+    def check_services(self, result):
+        st = self.stack
+        exits = st.unexpected_exits()
+        for e in exits:
+            e["phase"] = result["fault"]
+            self.crashes.append(e)
+            result["problems"].append(f"{e['name']} exited unexpectedly (status {e['status']}, {e['log']})")
+            log(f"{result['fault']}: {e['name']} EXITED UNEXPECTEDLY (status {e['status']}), see {e['log']}")
+        health = {}
+        for s in SERVICES:
+            if s in [e["name"] for e in exits]:
+                if s in ("tracker", "enricher", "consumers", "pusher", "liveview"):
+                    try:
+                        st.restart_service(s)  # so that the next phases can run
+                    except StackError as err:
+                        result["problems"].append(f"{s} could not be restarted: {err}")
+            try:
+                health[s] = st.http_get(s, "/healthz", 5)[0]
+            except OSError as e:
+                health[s] = str(e)
+            if health[s] != 200:
+                result["problems"].append(f"{s} /healthz: {health[s]}")
+        result["healthz"] = health
+        ready = {}
+        for s in SERVICES:
+            try:
+                ready[s] = st.http_get(s, "/readyz", 5)
+            except OSError as e:
+                ready[s] = str(e)
+        result["readyz"] = ready
+        result["ok"] = not result["problems"]
+
+    def snapshot_metrics(self):
+        out = {}
+        for s in SERVICES:
+            try:
+                out[s] = {k: v for k, v in self.stack.metrics(s).items()
+                          if "_bucket{" not in k and not k.endswith(("_sum", "_count")) and "_sum{" not in k
+                          and "_count{" not in k}
+            except (StackError, OSError) as e:
+                out[s] = {"error": str(e)}
+        return out
+
+    # -- output
+    def summary(self) -> dict:
+        ok = all(p["ok"] for p in self.phases) and not self.problems
+        return {
+            "warnings": [f"{p['fault']}: {w}" for p in self.phases for w in p.get("warnings", [])],
+            "tool": "bench/chaos.py", "run_id": self.run_id, "mode": "short" if self.args.short else "full",
+            "started_at": self.started_at, "duration_s": round(now() - self.t0, 1),
+            "seed": self.args.seed, "rate": self.args.rate, "threads": self.args.threads,
+            "bin_dir": self.args.bin_dir,
+            "git_commit": git_commit(), "work_dir": self.args.work_dir,
+            "logs": {n: os.path.join(self.args.work_dir, f"{n}.log")
+                     for n in list(SERVICES) + ["redis", "kafka", "mongo"]},
+            "kafka_outage_emulation": "TCP proxy in front of Tansu (memory-only broker): stop closes every "
+                                      "client connection and refuses new ones; the broker keeps its data",
+            "settings": {k: v for k, v in vars(self.args).items() if k not in ("faults",)},
+            "setup": self.setup, "faults": [p["fault"] for p in self.phases],
+            "phases": self.phases, "crashes": self.crashes, "problems": self.problems,
+            "collector": self.collector_stats(), "ok": ok,
+        }
+
+    def collector_stats(self):
+        c = self.collector
+        if c is None:
+            return {}
+        with c.lock:
+            return {"records": dict(c.records), "errors": dict(c.errors), "undecodable": c.undecodable,
+                    "distinct_event_ids": len(c.events)}
+
+    def write_json(self, partial=False):
+        data = self.summary()
+        data["complete"] = not partial
+        path = self.args.json
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=False)
+            f.write("\n")
+        os.replace(tmp, path)
+
+    def print_table(self):
+        head = ["fault", "sent", "acked", "delivered", "dup", "lost", "recovery", "drained", "gap",
+                "pushes fb/failed/miss", "result"]
+        rows = []
+        for p in self.phases:
+            pu = p["pushes"]
+            fmt = lambda v: "-" if v is None else f"{v:.2f}s"  # noqa: E731
+            rows.append([p["fault"], p["sent"], p["acked"], p["delivered"], p["duplicates"], p["lost"],
+                         fmt(p["recovery_s"]), fmt(p["drained_s"]), fmt(p["intake_gap_s"]),
+                         f"{pu['feedback']}/{pu['in_failed_topic']}/{pu['missing']} of {pu['hello_acked']}",
+                         ("ok" if not p.get("warnings") else "ok, warn") if p["ok"] else "FAILED"])
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+        line = lambda r: "  ".join(str(x).rjust(w) if i not in (0, 10) else str(x).ljust(w)  # noqa: E731
+                                   for i, (x, w) in enumerate(zip(r, widths)))
+        print()
+        print(line(head))
+        print("  ".join("-" * w for w in widths))
+        for r in rows:
+            print(line(r))
+        print()
+        for p in self.phases:
+            extra = []
+            if p["fault"] == "bad-input" and "bad_input" in p:
+                b = p["bad_input"]
+                extra.append(f"bad requests: {b['requests']} ({', '.join(f'{k} {dict(v)}' for k, v in b['by_category'].items())})")
+                extra.append(f"rejected_total deltas {b.get('rejected_metric_delta')} vs codes received "
+                             f"{b.get('error_codes_received')}")
+                if b["unexpected_status"]:
+                    extra.append(f"4xx+JSON but not the expected status: {len(b['unexpected_status'])}, e.g. "
+                                 f"{b['unexpected_status'][0]}")
+            if p["fault"] == "kill-enricher":
+                claimed = p["metrics"].get("enricher", {}).get("beacon_enricher_entries_claimed_total")
+                extra.append(f"the restarted enricher claimed {int(claimed) if claimed is not None else '?'} entries "
+                             f"the killed one left pending")
+            if p["failed_topic_by_consumer"]:
+                extra.append(f"acknowledged events in beacon.events.failed by consumer: {p['failed_topic_by_consumer']}")
+            if p["pushes"]["feedback_statuses"]:
+                extra.append(f"push outcomes: {p['pushes']['feedback_statuses']}")
+            non2xx = {k: v for k, v in p["request_results"].items() if k != "200"}
+            if non2xx:
+                extra.append(f"good requests not 2xx: {non2xx}")
+            if p["max_request_s"] >= 1.0:
+                extra.append("slowest answered request: " + ", ".join(
+                    f"{k}: {v:.2f}s" for k, v in sorted(p["max_request_s_by_status"].items())))
+            for prob in p["problems"]:
+                extra.append(f"PROBLEM: {prob}")
+            for w in p.get("warnings", []):
+                if w not in p["problems"]:
+                    extra.append(f"WARNING: {w}")
+            for r in p.get("restarted_after_phase", []):
+                extra.append(f"afterwards {r['service']} was restarted (SIGTERM + start) so that the next phases "
+                             f"start from a working stack")
+            print(f"{p['fault']}: {p['action']}")
+            for e in extra:
+                print(f"    {e}")
+        print()
+        print("recovery: from the fault's end (service healthy again / server answering) until the first event "
+              "acknowledged after it is seen in beacon.events; drained: until the last event acknowledged before "
+              "it is seen; gap: longest time without a 2xx at the tracker; pushes: acknowledged Hello events "
+              "with feedback / in beacon.events.failed / missing.")
+        print("kafka: the broker outage is emulated by a TCP proxy in front of Tansu (connections closed, new ones "
+              "refused); Tansu keeps its data as a real Kafka keeps it on disk.")
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--bin-dir", default=".build/debug", help="where beacon-* are (default .build/debug)")
+    p.add_argument("--work-dir", default=".chaos", help="logs and data (default .chaos)")
+    p.add_argument("--short", action="store_true",
+                   help="CI: only kill -9 of the enricher and a bad-input burst, small volumes")
+    p.add_argument("--faults", help=f"comma-separated, in order, from {','.join(ALL_FAULTS)}")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--rate", type=float, default=None, help="events/s in all (default 300, short 100)")
+    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--users", type=int, default=None, help="users with a push device (default 400, short 40)")
+    p.add_argument("--json", default=None,
+                   help="result file (default bench/results/chaos-latest.json, short: chaos-short-latest.json)")
+    p.add_argument("--settle-timeout", type=float, default=None, help="seconds to wait for delivery (default 90)")
+    p.add_argument("--claim-idle-ms", type=int, default=5000)
+    p.add_argument("--outage", type=float, default=10.0, help="seconds a server stays down (default 10)")
+    p.add_argument("--strict", action="store_true",
+                   help="warnings (e.g. a consumer group whose commit is stuck although its work is done) fail the run")
+    p.add_argument("--log-level", default="info")
+    a = p.parse_args(argv)
+    a.faults = [f.strip() for f in a.faults.split(",") if f.strip()] if a.faults else \
+        (SHORT_FAULTS if a.short else ALL_FAULTS)
+    unknown = [f for f in a.faults if f not in ALL_FAULTS]
+    if unknown:
+        p.error(f"unknown faults {unknown}; choose from {ALL_FAULTS}")
+    a.bin_dir, a.work_dir = os.path.abspath(a.bin_dir), os.path.abspath(a.work_dir)
+    if a.seed is None:
+        a.seed = random.SystemRandom().randrange(1 << 31)
+    a.rate = a.rate or (100.0 if a.short else 300.0)
+    a.users = a.users or (40 if a.short else 400)
+    a.settle_timeout = a.settle_timeout or (40.0 if a.short else 90.0)
+    a.json = os.path.abspath(a.json or os.path.join(HERE, "results",
+                                                    "chaos-short-latest.json" if a.short else "chaos-latest.json"))
+    # timings (seconds)
+    a.kill_window = (1.0, 3.0) if a.short else (2.0, 8.0)  # kill -9 at a random moment in here
+    a.pre, a.post = (2.0, 2.0) if a.short else (3.0, 5.0)
+    a.bad_duration = 4.0 if a.short else 15.0
+    a.bad_ratio = 0.3
+    a.hello_fraction, a.push_hello_fraction = 0.03, 0.1
+    return a
+
+
+def main(argv):
+    args = parse_args(argv)
+    exit_on_signals()
+    chaos = Chaos(args)
+    chaos.t0 = now()
+    chaos.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    status = 0
+    try:
+        chaos.start()
+        chaos.register_devices()
+        for name in args.faults:
+            chaos.run_phase(name)
+        left = chaos.hello_pool.remaining()
+        log(f"chaos: Hello budget left {left} of {len(chaos.users) * PUSH_CAP}")
+    except StackError as e:
+        chaos.problems.append(f"harness: {e}")
+        log(f"chaos: {e}")
+        status = 2
+    except KeyboardInterrupt:
+        chaos.problems.append("interrupted")
+        status = 130
+    except Exception as e:  # a harness bug or an unexpected answer: report it, stop everything
+        import traceback
+        traceback.print_exc()
+        chaos.problems.append(f"harness error: {type(e).__name__}: {e}")
+        status = 2
+    finally:
+        if chaos.collector is not None:
+            chaos.collector.stop()
+        if chaos.stack is not None:
+            log("chaos: stopping the stack")
+            chaos.stack.close()
+            late = chaos.stack.unexpected_exits()
+            chaos.crashes += late
+        if chaos.phases or chaos.problems:
+            chaos.write_json()
+    chaos.print_table()
+    summary = chaos.summary()
+    print(f"chaos: {'PASSED' if summary['ok'] else 'FAILED'} in {summary['duration_s']:.1f}s "
+          f"({summary['mode']}, seed {args.seed}); results in {os.path.relpath(args.json, os.getcwd())}, "
+          f"logs in {os.path.relpath(summary['work_dir'], os.getcwd())}/")
+    if status:
+        return status
+    return 0 if summary["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
