@@ -111,6 +111,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "lib"))
+sys.dont_write_bytecode = True  # no __pycache__ in bench/lib
 from stack import HOST, SERVICES, TOPICS, Stack, StackError, exit_on_signals  # noqa: E402
 
 WRITE_KEY = "demo-write-key"

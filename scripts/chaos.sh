@@ -4,7 +4,9 @@
 # in turn (kill -9 of every service, Redis, Kafka and MongoDB stopped and
 # started, bad input at volume), each checked for lost events. Prints a table
 # and writes bench/results/chaos-latest.json; exits non-zero when an
-# acknowledged event was lost, a service crashed or bad input was not refused.
+# acknowledged event was lost, a push went missing, a consumer group stayed
+# stuck, a service crashed, a good request was refused, or bad input was not
+# refused as it should be (4xx, JSON error, matching reject metrics).
 #
 # Settings: CONFIG=debug|release (which build, as for make run; default debug),
 #   CHAOS_ARGS="--faults kill-enricher,redis --seed 7" (see

@@ -35,6 +35,7 @@ set terminal pngcairo size 1200,800 font ",10"
 set output "{png}"
 set multiplot layout 2,1 title "Beacon end to end: tracker 2xx -> Kafka -> live view (per second of the run)"
 set grid
+set key bottom right opaque box
 set xlabel "seconds (runs one after another)"
 set ylabel "events accepted / s"
 set format y "%.0s%c"

@@ -45,21 +45,51 @@ final class ConsumerLoop: @unchecked Sendable {
         var failedProducer: FailedEventWriter?
         while !shouldStop() {
             do {
+                if failedProducer == nil {
+                    failedProducer = try FailedEventWriter(brokers: settings.brokers, topic: settings.failedTopic, consumer: handler.name)
+                }
                 if consumer == nil {
                     let fresh = try KafkaConsumer(
                         brokers: settings.brokers, groupId: "\(settings.groupPrefix)\(handler.name)", extra: settings.consumerProperties)
                     try fresh.subscribe([settings.topic])
                     consumer = fresh
-                    failedProducer = try FailedEventWriter(brokers: settings.brokers, topic: settings.failedTopic, consumer: handler.name)
                     readiness.markReady("kafka \(handler.name)")
                     logger.info("consuming", metadata: ["topic": "\(settings.topic)", "group": "\(fresh.groupId)"])
                 }
-                guard let message = try consumer?.poll(timeoutMs: 200) else { continue }
-                process(message, failedWriter: failedProducer!, shouldStop: shouldStop)
-                try consumer?.storeOffset(message)
+                guard let current = consumer, let writer = failedProducer else { continue }
+                let message: KafkaMessage
+                do {
+                    guard let polled = try current.poll(timeoutMs: 200) else { continue }
+                    message = polled
+                } catch {
+                    // librdkafka reconnects and rejoins the group by itself; only
+                    // a fatal error needs a new consumer. Recreating one after a
+                    // broker outage also made Tansu wedge the group for good.
+                    readiness.markNotReady("kafka \(handler.name)", reason: "\(error)")
+                    if let fatal = current.fatalError {
+                        logger.warning("kafka consumer failed fatally; recreating it", metadata: ["error": "\(fatal)"])
+                        current.close()
+                        consumer = nil
+                    } else {
+                        logger.warning("kafka poll failed; retrying", metadata: ["error": "\(error)"])
+                    }
+                    Thread.sleep(forTimeInterval: 1)
+                    continue
+                }
+                readiness.markReady("kafka \(handler.name)")
+                process(message, failedWriter: writer, shouldStop: shouldStop)
+                do {
+                    try current.storeOffset(message)
+                } catch {
+                    // The partition was taken away (a rebalance, a session lost
+                    // during an outage): its new owner reads from the last
+                    // commit, so the event is handled again, never skipped.
+                    logger.warning("offset not stored; the partition's next owner handles the event again",
+                                   metadata: ["error": "\(error)", "partition": "\(message.partition)", "offset": "\(message.offset)"])
+                }
             } catch {
                 readiness.markNotReady("kafka \(handler.name)", reason: "\(error)")
-                logger.warning("kafka consumer failed; reconnecting", metadata: ["error": "\(error)"])
+                logger.warning("kafka consumer could not start; retrying", metadata: ["error": "\(error)"])
                 consumer?.close()
                 consumer = nil
                 Thread.sleep(forTimeInterval: 1)
