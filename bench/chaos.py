@@ -112,7 +112,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.dont_write_bytecode = True  # no __pycache__ in bench/lib
-from stack import HOST, SERVICES, TOPICS, Stack, StackError, exit_on_signals  # noqa: E402
+from stack import HOST, SERVICES, TOPICS, QuietKafkaLogger, Stack, StackError, exit_on_signals  # noqa: E402
 
 WRITE_KEY = "demo-write-key"
 AUTH = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
@@ -195,7 +195,7 @@ class Collector(threading.Thread):
             "bootstrap.servers": self.brokers, "group.id": f"chaos-collector-{self.run_id}",
             "enable.auto.commit": False, "auto.offset.reset": "earliest", "fetch.wait.max.ms": 50,
             "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 500, "socket.timeout.ms": 5000,
-            "error_cb": on_error, "logger": _Quiet(), "log_level": 0,
+            "error_cb": on_error, "logger": QuietKafkaLogger(), "log_level": 0,
         })
         consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in self.TOPICS for p in range(parts[t])])
         self.ready.set()
@@ -261,14 +261,6 @@ class Collector(threading.Thread):
     def stop(self):
         self._halt.set()
         self.join(10)
-
-
-class _Quiet:
-    def log(self, *args, **kwargs):
-        pass
-
-    def __getattr__(self, name):
-        return self.log
 
 
 # ---- what was sent -------------------------------------------------------------------
@@ -855,7 +847,7 @@ class Chaos:
         from confluent_kafka.admin import AdminClient
         # A fresh client each time: one created before a broker outage was seen
         # to time out for good after it (librdkafka admin client, via the proxy).
-        self.admin = AdminClient({"bootstrap.servers": self.stack.kafka_brokers, "logger": _Quiet(),
+        self.admin = AdminClient({"bootstrap.servers": self.stack.kafka_brokers, "logger": QuietKafkaLogger(),
                                   "log_level": 0})
         parts = dict(TOPICS)
         with self.collector.lock:

@@ -147,7 +147,7 @@ def tcp_open(port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-class _Quiet:
+class QuietKafkaLogger:
     """A librdkafka logger that swallows the connection-refused chatter."""
 
     def log(self, *args, **kwargs):
@@ -521,7 +521,7 @@ class Stack:
     def _kafka_metadata(self, timeout=2.0):
         from confluent_kafka.admin import AdminClient
         admin = AdminClient({"bootstrap.servers": self.kafka_brokers, "socket.timeout.ms": 2000,
-                             "log_level": 0, "logger": _Quiet()})
+                             "log_level": 0, "logger": QuietKafkaLogger()})
         return admin.list_topics(timeout=timeout)
 
     def _wait_kafka(self):
