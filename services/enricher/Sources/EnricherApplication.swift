@@ -21,7 +21,9 @@ public enum EnricherApplication {
         } else {
             logger.warning("no geoip.database configured: events get no enrichment.geo")
         }
-        let parser = try UserAgentParser(regexesPath: settings.regexesPath, cacheCapacity: settings.deviceCacheSize)
+        // DeviceEnrichment caches the finished object per user agent; a second
+        // cache of parse results behind it would only hold the same agents again.
+        let parser = try UserAgentParser(regexesPath: settings.regexesPath, cacheCapacity: 0)
         let enricher = EventEnricher(geo: geo, device: DeviceEnrichment(parser: parser, cacheSize: settings.deviceCacheSize))
         logger.info("kafka client", metadata: ["librdkafka": "\(kafkaLibraryVersion())", "brokers": "\(settings.producer.brokers)"])
         if !kafkaLibraryIsAtLeast(major: 2, minor: 2) {

@@ -43,6 +43,7 @@ final class ConsumerLoop: @unchecked Sendable {
     func run(shouldStop: @escaping @Sendable () -> Bool) {
         var consumer: KafkaConsumer?
         var failedProducer: FailedEventWriter?
+        var pollFailing = false  // readiness is touched on a change, not per message
         while !shouldStop() {
             do {
                 if failedProducer == nil {
@@ -66,6 +67,7 @@ final class ConsumerLoop: @unchecked Sendable {
                     // a fatal error needs a new consumer. Recreating one after a
                     // broker outage also made Tansu wedge the group for good.
                     readiness.markNotReady("kafka \(handler.name)", reason: "\(error)")
+                    pollFailing = true
                     if let fatal = current.fatalError {
                         logger.warning("kafka consumer failed fatally; recreating it", metadata: ["error": "\(fatal)"])
                         current.close()
@@ -76,7 +78,10 @@ final class ConsumerLoop: @unchecked Sendable {
                     Thread.sleep(forTimeInterval: 1)
                     continue
                 }
-                readiness.markReady("kafka \(handler.name)")
+                if pollFailing {
+                    pollFailing = false
+                    readiness.markReady("kafka \(handler.name)")
+                }
                 process(message, failedWriter: writer, shouldStop: shouldStop)
                 do {
                     try current.storeOffset(message)
