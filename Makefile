@@ -40,7 +40,7 @@ PRODUCTS := beacon-tracker beacon-enricher beacon-consumers beacon-pusher beacon
 DEPS := $(if $(NO_DEPS),,deps)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build release $(addprefix release-,$(PRODUCTS)) run stack test bench chaos clean distclean
+.PHONY: help deps build release $(addprefix release-,$(PRODUCTS)) run stack test bench chaos settings-table clean distclean
 
 help: ## this list
 	@echo "Beacon make targets:"
@@ -79,6 +79,9 @@ test: ## all tests against servers started on free ports
 
 bench: ## release build; throughput, latency, memory against this machine's ceilings
 	@exec bash scripts/bench.sh
+
+settings-table: build ## write every service's configuration table into README.md
+	@bash scripts/settings-table.sh
 
 chaos: ## the whole stack under load, each fault in turn, checked for lost events
 	@exec bash scripts/chaos.sh

@@ -12,6 +12,7 @@ let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "
 let nio: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let atomics: Target.Dependency = .product(name: "Atomics", package: "swift-atomics")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let hummingbirdTesting: Target.Dependency = .product(name: "HummingbirdTesting", package: "hummingbird")
 
 let package = Package(
     name: "beacon",
@@ -54,16 +55,20 @@ let package = Package(
                        providers: [.apt(["libmongoc-dev"])]),
 
         // Swift wrappers, one per C library, so a service links only what it uses.
-        .target(name: "BeaconRedis", dependencies: ["CHiredis"], path: "shared/Sources/BeaconRedis"),
-        .target(name: "BeaconKafka", dependencies: ["CRdKafka"], path: "shared/Sources/BeaconKafka"),
+        // Each also speaks BeaconCore's terms: its errors say whether they are
+        // permanent, its settings are typed, its loops are hosted there.
+        .target(name: "BeaconRedis", dependencies: ["CHiredis", "BeaconCore"], path: "shared/Sources/BeaconRedis"),
+        .target(name: "BeaconKafka", dependencies: ["CRdKafka", "BeaconCore", logging, metrics, lifecycle], path: "shared/Sources/BeaconKafka"),
         .target(name: "BeaconGeoIP", dependencies: ["CMaxMindDB"], path: "shared/Sources/BeaconGeoIP"),
-        .target(name: "BeaconMongo", dependencies: ["CMongoc"], path: "shared/Sources/BeaconMongo"),
+        .target(name: "BeaconMongo", dependencies: ["CMongoc", "BeaconCore"], path: "shared/Sources/BeaconMongo"),
 
-        // Event model, configuration, logging, metrics, health, lifecycle.
+        // Event model, push contract, settings, errors, loop hosting, the
+        // services' entry point, logging, metrics, health.
         .target(
             name: "BeaconCore",
             dependencies: [
                 hummingbird, logging, metrics, lifecycle, nio, atomics,
+                .product(name: "NIOPosix", package: "swift-nio"), "Yams",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -75,7 +80,7 @@ let package = Package(
         // tracker: public intake, Segment API and pixel -> Redis Stream.
         .target(name: "TrackerService", dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics],
                 path: "services/tracker/Sources"),
-        .executableTarget(name: "beacon-tracker", dependencies: ["TrackerService", "BeaconCore", argumentParser], path: "services/tracker/Main"),
+        .executableTarget(name: "beacon-tracker", dependencies: ["TrackerService", "BeaconCore"], path: "services/tracker/Main"),
 
         // enricher: Redis Streams -> validate, GeoIP, device -> Kafka.
         .target(
@@ -83,7 +88,7 @@ let package = Package(
             dependencies: ["BeaconCore", "BeaconRedis", "BeaconKafka", "BeaconGeoIP", hummingbird, "Yams"],
             path: "services/enricher/Sources"
         ),
-        .executableTarget(name: "beacon-enricher", dependencies: ["EnricherService", "BeaconCore", argumentParser], path: "services/enricher/Main"),
+        .executableTarget(name: "beacon-enricher", dependencies: ["EnricherService", "BeaconCore"], path: "services/enricher/Main"),
 
         // liveview: any topic -> WebSocket -> browser.
         .target(
@@ -92,21 +97,22 @@ let package = Package(
                 "BeaconCore", "BeaconKafka", hummingbird,
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
-            path: "services/liveview/Sources"
+            path: "services/liveview/Sources",
+            // The page: index.html, liveview.css, liveview.js.
+            resources: [.copy("Page/Assets")]
         ),
-        .executableTarget(name: "beacon-liveview", dependencies: ["LiveViewService", "BeaconCore", argumentParser], path: "services/liveview/Main"),
+        .executableTarget(name: "beacon-liveview", dependencies: ["LiveViewService", "BeaconCore"], path: "services/liveview/Main"),
 
         // consumers: beacon.events -> device registry, rules (push requests, webhooks), counters.
         .target(
             name: "ConsumersService",
             dependencies: [
-                "BeaconCore", "BeaconKafka", "BeaconRedis", "BeaconMongo", hummingbird, "Yams", atomics,
+                "BeaconCore", "BeaconKafka", "BeaconRedis", "BeaconMongo", hummingbird, "Yams", atomics, argumentParser,
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "services/consumers/Sources"
         ),
-        .executableTarget(name: "beacon-consumers", dependencies: ["ConsumersService", "BeaconCore", argumentParser],
-                          path: "services/consumers/Main"),
+        .executableTarget(name: "beacon-consumers", dependencies: ["ConsumersService", "BeaconCore"], path: "services/consumers/Main"),
 
         // pusher: beacon.push.* -> APNs (HTTP/2, ES256 token auth) and FCM HTTP v1 (OAuth2).
         .target(
@@ -120,7 +126,7 @@ let package = Package(
             ],
             path: "services/pusher/Sources"
         ),
-        .executableTarget(name: "beacon-pusher", dependencies: ["PusherService", "BeaconCore", argumentParser], path: "services/pusher/Main"),
+        .executableTarget(name: "beacon-pusher", dependencies: ["PusherService", "BeaconCore"], path: "services/pusher/Main"),
 
         // Tests run against the real servers that `make test` starts.
         .target(
@@ -153,14 +159,15 @@ let package = Package(
             path: "bench/Tool"
         ),
         .testTarget(name: "SharedTests",
-                    dependencies: ["BeaconCore", "BeaconRedis", "BeaconKafka", "BeaconGeoIP", "BeaconMongo", "BeaconTestSupport"],
+                    dependencies: ["BeaconCore", "BeaconRedis", "BeaconKafka", "BeaconGeoIP", "BeaconMongo", "BeaconTestSupport",
+                                   .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")],
                     path: "Tests/SharedTests"),
-        .testTarget(name: "TrackerTests", dependencies: ["TrackerService", "BeaconTestSupport"], path: "Tests/TrackerTests"),
-        .testTarget(name: "EnricherTests", dependencies: ["EnricherService", "BeaconTestSupport", "Yams"], path: "Tests/EnricherTests"),
-        .testTarget(name: "ConsumersTests", dependencies: ["ConsumersService", "BeaconTestSupport", "BeaconMongo", "BeaconRedis"],
+        .testTarget(name: "TrackerTests", dependencies: ["TrackerService", "BeaconTestSupport", hummingbirdTesting], path: "Tests/TrackerTests"),
+        .testTarget(name: "EnricherTests", dependencies: ["EnricherService", "BeaconTestSupport", "Yams", hummingbirdTesting], path: "Tests/EnricherTests"),
+        .testTarget(name: "ConsumersTests", dependencies: ["ConsumersService", "BeaconTestSupport", "BeaconMongo", "BeaconRedis", hummingbirdTesting],
                     path: "Tests/ConsumersTests"),
-        .testTarget(name: "PusherTests", dependencies: ["PusherService", "BeaconTestSupport"], path: "Tests/PusherTests"),
-        .testTarget(name: "LiveViewTests", dependencies: ["LiveViewService", "BeaconTestSupport"], path: "Tests/LiveViewTests"),
+        .testTarget(name: "PusherTests", dependencies: ["PusherService", "BeaconTestSupport", hummingbirdTesting], path: "Tests/PusherTests"),
+        .testTarget(name: "LiveViewTests", dependencies: ["LiveViewService", "BeaconTestSupport", hummingbirdTesting], path: "Tests/LiveViewTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
                         "BeaconTestSupport", "BeaconCore", "BeaconKafka", "BeaconRedis", "BeaconMongo",
                         .product(name: "Crypto", package: "swift-crypto"),

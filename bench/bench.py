@@ -332,7 +332,7 @@ def bench_end_to_end(stack: Stack, tool: str, work: str, quick: bool, results: d
         results["rows"].append(e2e_row(f"end to end, highest sustained ({best['label']})", best))
 
     # From the end of the topic: the runs above left a million events behind.
-    stack.start_service("consumers", env={"BEACON_KAFKA_AUTOOFFSETRESET": "latest"})
+    stack.start_service("consumers", env={"BEACON_KAFKA_AUTO_OFFSET_RESET": "latest"})
     results["rows"].append(e2e_row("+ consumers, 1k events/s", run("1k + consumers", 1_000, 1, short)))
     results["rows"].append(e2e_row("+ consumers, 10k events/s", run("10k + consumers", 10_000, 10, short)))
     results["end_to_end_runs"] = runs

@@ -29,6 +29,7 @@ COPY . .
 RUN NO_DEPS=1 make release-beacon-liveview \
  && install -D -m 0755 .build/release/beacon-liveview /out/usr/local/bin/beacon-liveview \
  && strip --strip-unneeded /out/usr/local/bin/beacon-liveview \
+ && cp -R .build/release/beacon_LiveViewService.resources /out/usr/local/bin/ \
  && mkdir -p /out/usr/lib/swift/linux /out/usr/libexec/swift/linux \
  && ldd /out/usr/local/bin/beacon-liveview | awk '$3 ~ /^\/usr\/lib\/swift\// { print $3 }' \
       | xargs -r cp -L -t /out/usr/lib/swift/linux/ \

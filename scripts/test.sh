@@ -106,6 +106,7 @@ export BEACON_TEST_BIN_DIR="$BIN_DIR"
 BEACON_TEST_CHROMIUM="$(command -v chromium)"
 export BEACON_TEST_CHROMIUM
 export BEACON_TEST_OUTPUT_DIR="$OUT"
+export BEACON_TEST_TANSU="$STACK_DEPS/bin/tansu"
 export LD_LIBRARY_PATH="$STACK_LD_LIBRARY_PATH"
 # Every process the tests start inherits this mark; Foundation's Process puts
 # children in their own process group, so the exit trap finds them by it.

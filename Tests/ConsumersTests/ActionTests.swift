@@ -45,8 +45,8 @@ import Testing
             platforms: [ios]
             """)
         let rendered = action.render(order)
-        #expect(rendered == RenderedPush(title: "Hi Ada", body: "42.5 EUR", data: ["orderId": "o-7", "total": "42.5", "missing": ""],
-                                         sound: "chime.caf", badge: 3, collapseKey: "order-o-7", priority: .normal, ttl: 90))
+        #expect(rendered == PushNotification(title: "Hi Ada", body: "42.5 EUR", data: ["orderId": "o-7", "total": "42.5", "missing": ""],
+                                             sound: "chime.caf", badge: 3, collapseKey: "order-o-7", priority: .normal, ttlSeconds: 90))
         #expect(action.targets(.ios) && !action.targets(.android))
     }
 
@@ -56,7 +56,7 @@ import Testing
         #expect(rendered.title == nil)  // empty texts are left out
         #expect(rendered.body == "Hello")
         #expect(rendered.priority == .high)
-        #expect(rendered.ttl == nil && rendered.badge == nil && rendered.sound == nil && rendered.collapseKey == nil)
+        #expect(rendered.ttlSeconds == nil && rendered.badge == nil && rendered.sound == nil && rendered.collapseKey == nil)
         #expect(action.platforms == [.ios, .android])
         #expect(action.cap == nil)
     }
@@ -74,19 +74,27 @@ import Testing
         #expect(try push("title: t\nttl: 2d").ttl == 172_800)
     }
 
-    @Test func renderedPushBecomesAPushRequest() throws {
-        let rendered = RenderedPush(title: "T", body: "B", data: ["b": "2", "a": "1"], sound: "default", badge: 4,
-                                    collapseKey: "k", priority: .normal, ttl: 60)
+    @Test func renderedNotificationTravelsInAPushRequest() throws {
+        let rendered = PushNotification(title: "T", body: "B", data: ["b": "2", "a": "1"], sound: "default", badge: 4,
+                                        collapseKey: "k", priority: .normal, ttlSeconds: 60)
 
-        let request = rendered.pushRequest(requestId: "m-1:big-order:0:abc", app: "demo", platform: .ios, token: "abc",
-                                           userId: "u1", sourceMessageId: "m-1", rule: "big-order", createdAt: "2026-03-01T12:00:00.000Z")
-        #expect(request.token == "abc" && request.platform == "ios" && request.rule == "big-order")
-        #expect(request.title == "T" && request.body == "B" && request.data == ["a": "1", "b": "2"])
-        #expect(request.badge == 4 && request.sound == "default" && request.collapseKey == "k")
-        #expect(request.priority == .normal && request.ttlSeconds == 60)
+        let request = PushRequest(requestId: "m-1:big-order:0:abc", app: "demo", platform: .ios, token: "abc", userId: "u1",
+                                  sourceMessageId: "m-1", rule: "big-order", notification: rendered, createdAt: "2026-03-01T12:00:00.000Z")
+        // The topic carries one flat object, as the pusher and any other reader expect.
+        let json = request.json
+        #expect(json["token"] == "abc" && json["platform"] == "ios" && json["rule"] == "big-order")
+        #expect(json["title"] == "T" && json["body"] == "B" && json["data"] == ["a": "1", "b": "2"])
+        #expect(json["badge"] == 4 && json["sound"] == "default" && json["collapseKey"] == "k")
+        #expect(json["priority"] == "normal" && json["ttlSeconds"] == 60)
         // What goes onto the push topic reads back the same.
-        #expect(try PushRequest(json: request.json) == request)
-        #expect(try PushRequest(json: request.json) == request)
+        #expect(try PushRequest(json: json) == request)
+    }
+
+    @Test func aPushRequestForAnUnknownPlatformIsRefusedForGood() {
+        let json: JSONValue = ["requestId": "r", "app": "demo", "platform": "blackberry", "token": "t"]
+        let error = #expect(throws: ServiceError.self) { try PushRequest(json: json) }
+        #expect(error?.kind == .permanent)
+        #expect(error?.message.contains("blackberry") == true)
     }
 
     @Test func platformsAndTopics() {

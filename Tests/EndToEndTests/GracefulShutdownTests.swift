@@ -46,6 +46,8 @@ import Testing
         let status = try await service.terminate(timeout: Self.grace)
         #expect(status == 0, "\(service.name) exited with \(status)")
         #expect(ContinuousClock.now - started < Self.grace, "\(service.name) took longer than its grace period")
+        // A normal stop is quiet: nothing at error level, Hummingbird's shutdown included.
+        #expect(service.errorLines().isEmpty, "\(service.name) logged errors:\n\(service.errorLines().joined(separator: "\n"))")
     }
 
     @Test func trackerAndEnricherStopCleanlyUnderLoadAndLoseNothing() async throws {
@@ -90,7 +92,8 @@ import Testing
             var token = ""
             for byte in SHA256.hash(data: Data("sigterm-\(run)-\(index)".utf8)) { token += String(format: "%02x", byte) }
             tokens.append(token)
-            let request = PushRequest(requestId: "\(run)-\(index)", app: "sigapp", platform: "ios", token: token, title: "T", createdAt: "")
+            let request = PushRequest(
+                requestId: "\(run)-\(index)", app: "sigapp", platform: .ios, token: token, notification: PushNotification(title: "T"), createdAt: "")
             try producer.produce(topic: apnsTopic, key: Array(token.utf8), value: JSONWriter.bytes(request.json), token: UInt64(index + 1))
             // Events for the consumers too.
             let event: JSONValue = ["type": "track", "event": "E", "userId": "u", "app": .string("sig-\(run)"), "messageId": .string("\(run)-\(index)")]

@@ -45,7 +45,7 @@ private final class ManualClock: Sendable {
 }
 
 /// One server and one client for a test, torn down afterwards.
-private struct APNsFixture {
+struct APNsFixture {
     let key: P256.Signing.PrivateKey
     let server: APNsTestServer
     let client: APNsClient

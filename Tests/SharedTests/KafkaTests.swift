@@ -153,7 +153,7 @@ struct KafkaTests {
         // A private broker: restarting the shared one would break other tests.
         let port = UInt16(FreePort.next())
         let brokers = "127.0.0.1:\(port)"
-        var broker = try PrivateTansu(port: port)
+        var broker = try privateTansu(port: port)
         defer { broker.stop() }
         let topic = "beacon.test.restart"
         try KafkaAdmin.createTopics(brokers: brokers, topics: [(name: topic, partitions: 2)], timeoutMs: 10_000)
@@ -168,7 +168,7 @@ struct KafkaTests {
         #expect(deliveries.all.allSatisfy { $0.error == nil })
 
         broker.stop()
-        broker = try PrivateTansu(port: port)
+        broker = try privateTansu(port: port)
         try KafkaAdmin.createTopics(brokers: brokers, topics: [(name: topic, partitions: 2)], timeoutMs: 10_000)
 
         // The restarted broker no longer knows the producer id: librdkafka
@@ -369,47 +369,17 @@ private func pollUntil(seconds: Int, _ what: String, _ step: () throws -> Bool) 
     throw Timeout(what: what, seconds: seconds)
 }
 
-/// A memory-only Tansu broker of this test's own, on 127.0.0.1:`port`. The
-/// binary is `BEACON_TEST_TANSU` if set, else `.deps/bin/tansu` of this
-/// checkout (installed by scripts/install-deps.sh).
-private struct PrivateTansu {
-    struct Missing: Error, CustomStringConvertible {
-        let path: String
-        var description: String { "no Tansu broker at \(path): run scripts/install-deps.sh or set BEACON_TEST_TANSU" }
-    }
-
-    private let process: Process
-
-    init(port: UInt16, filePath: String = #filePath) throws {
-        let root = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let path = ProcessInfo.processInfo.environment["BEACON_TEST_TANSU"]
-            ?? root.appendingPathComponent(".deps/bin/tansu").path
-        guard FileManager.default.isExecutableFile(atPath: path) else { throw Missing(path: path) }
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = [
-            "broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)",
-            "--storage-engine", "memory://tansu/",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Ready when it answers a metadata request.
-        do {
-            try pollUntil(seconds: 15, "the private broker on port \(port)") {
-                (try? KafkaAdmin.metadata(brokers: "127.0.0.1:\(port)", timeoutMs: 500, logHandler: KafkaLog.silent)) != nil
-            }
-        } catch {
-            stop()
-            throw error
+/// A private broker on `port`, ready once it answers a metadata request.
+private func privateTansu(port: UInt16) throws -> TestTansu {
+    let broker = try TestTansu(port: Int(port))
+    do {
+        try pollUntil(seconds: 15, "the private broker on port \(port)") {
+            (try? KafkaAdmin.metadata(brokers: "127.0.0.1:\(port)", timeoutMs: 500, logHandler: KafkaLog.silent)) != nil
         }
+    } catch {
+        broker.stop()
+        throw error
     }
-
-    /// SIGKILL: like a crash, the broker's memory is gone.
-    func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        while process.isRunning { usleep(1_000) }
-    }
+    return broker
 }
 

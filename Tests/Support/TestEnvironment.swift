@@ -29,3 +29,8 @@ public enum TestEnvironment {
     /// Folder where tests keep artefacts (screenshots, logs).
     public static func outputDir() throws -> String { try value("BEACON_TEST_OUTPUT_DIR") }
 }
+
+extension TestEnvironment {
+    /// The Tansu binary, for tests that need a Kafka broker of their own.
+    public static func tansu() throws -> String { try value("BEACON_TEST_TANSU") }
+}

@@ -31,8 +31,8 @@ import Testing
     }
 
     @Test func rejectsMalformedEntries() {
-        #expect(throws: ConfigError.self) { try WriteKeys(entries: ["no-colon"]) }
-        #expect(throws: ConfigError.self) { try WriteKeys(entries: []) }
+        #expect(throws: SettingsError.self) { try WriteKeys(entries: ["no-colon"]) }
+        #expect(throws: SettingsError.self) { try WriteKeys(entries: []) }
     }
 }
 

@@ -1,61 +1,98 @@
+import Foundation
 import BeaconCore
+import BeaconKafka
+import BeaconMongo
 import BeaconRedis
+import Hummingbird
 
 /// Everything the consumers read from their configuration.
-struct ConsumersSettings: Sendable {
-    static let known = ["registry", "rules", "counters"]
+public struct ConsumersSettings: ServiceSettings {
+    enum Consumer: String, CaseIterable, Sendable {
+        case registry, rules, counters
+    }
 
-    var host: String
-    var port: Int
-    var enabled: [String]
-    var loop: ConsumerLoop.Settings
-    var apnsTopic: String
-    var fcmTopic: String
-    var mongoURL: String
-    var database: String
-    var devicesCollection: String
-    var redisURL: RedisURL
-    var counterRetentionSeconds: Int
-    var rulesFile: String?
-    var webhookTimeout: Duration
-    var webhooksAllowPrivate: Bool
+    static let port = HTTPSettings.port(default: 8082, serves: "health, readiness, metrics and GET /stats")
+    static let enabledConsumers = Setting<[String]>(
+        "consumers.enabled", default: Consumer.allCases.map(\.rawValue),
+        "which consumers this process runs (--only wins); each is its own Kafka consumer group", check: SettingCheck.nonEmptyList)
+    static let topic = Setting<String>("kafka.topic", default: "beacon.events", "the events consumed", check: SettingCheck.notEmpty)
+    static let failedTopic = Setting<String>(
+        "kafka.failedTopic", default: "beacon.events.failed", "where an event goes, with its error, when its action failed for good")
+    static let apnsTopic = Setting<String>("kafka.apnsTopic", default: PushPlatform.ios.topic, "push requests for iOS devices")
+    static let fcmTopic = Setting<String>("kafka.fcmTopic", default: PushPlatform.android.topic, "push requests for Android devices")
+    static let groupPrefix = Setting<String>("kafka.groupPrefix", default: "beacon-", "consumer groups are <groupPrefix><consumer>")
+    static let maxAttempts = Setting<Int>(
+        "kafka.maxAttempts", default: 5, "attempts of a transiently failing action before the event is parked", check: SettingCheck.range(1...100))
+    static let backoffMs = Setting<Int>("kafka.backoffMs", default: 200, "backoff before the first retry; it doubles", check: SettingCheck.positive)
+    static let redisURL = Setting<String>("redis.url", default: "redis://127.0.0.1:6379", "counters and frequency caps")
+    static let retentionDays = Setting<Int>(
+        "counters.retentionDays", default: 7, "how long counts (and counted messageIds) are kept", check: SettingCheck.range(1...3_650))
+    static let rulesFile = Setting<String>("rules.file", default: nil, "the rules (see rules.example.yaml); none: no rules")
+    static let webhookTimeoutMs = Setting<Int>("webhooks.timeoutMs", default: 5_000, "webhook time limit", check: SettingCheck.positive)
+    static let webhooksAllowPrivate = Setting<Bool>(
+        "webhooks.allowPrivate", default: false, "lets webhooks reach private addresses (local testing only, never in production)")
+    static let drain = ShutdownSettings.drainTimeout(default: 10_000, "how long SIGTERM waits for each consumer to finish the event in hand")
 
-    init(_ config: ServiceConfig, only: [String]) throws {
-        host = config.string("http.host", default: "127.0.0.1")
-        port = config.int("http.port", default: 8082)
-        enabled = only.isEmpty ? config.strings("consumers.enabled", default: Self.known) : only
-        for name in enabled where !Self.known.contains(name) {
-            throw ConfigError.invalid(key: "consumers.enabled", reason: "unknown consumer '\(name)' (expected \(Self.known.joined(separator: ", ")))")
+    public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [enabledConsumers]
+        + KafkaConsumerSettings.settings + [topic, failedTopic, apnsTopic, fcmTopic, groupPrefix, maxAttempts, backoffMs]
+        + MongoSettings.settings + [redisURL, retentionDays, rulesFile, webhookTimeoutMs, webhooksAllowPrivate, drain]
+
+    let http: ApplicationConfiguration
+    private let configuredConsumers: [String]
+    let kafka: KafkaConsumerSettings
+    /// What is consumed, where failed events and push requests go, and the groups' names.
+    let topic: String, failedTopic: String, pushTopics: [PushPlatform: String], groupPrefix: String
+    let retry: ActionRetryPolicy
+    let mongo: MongoSettings
+    let redisURL: RedisURL
+    let counterRetentionSeconds: Int
+    let rulesFile: String?
+    let webhookTimeout: Duration, webhooksAllowPrivate: Bool
+    public let drainTimeout: Duration
+
+    public init(_ reader: SettingsReader) throws(SettingsError) {
+        http = try HTTPSettings.read(reader, port: Self.port, serverName: "beacon-consumers")
+        configuredConsumers = try reader(Self.enabledConsumers)
+        _ = try Self.consumers(configuredConsumers, key: Self.enabledConsumers.key)
+        kafka = try KafkaConsumerSettings(reader)
+        topic = try reader(Self.topic)
+        failedTopic = try reader(Self.failedTopic)
+        pushTopics = [.ios: try reader(Self.apnsTopic), .android: try reader(Self.fcmTopic)]
+        groupPrefix = try reader(Self.groupPrefix)
+        retry = ActionRetryPolicy(maxAttempts: try reader(Self.maxAttempts), initialBackoff: try reader(Self.backoffMs).milliseconds)
+        mongo = try MongoSettings(reader)
+        redisURL = try RedisURL(setting: Self.redisURL, in: reader)
+        counterRetentionSeconds = try reader(Self.retentionDays) * 86_400
+        rulesFile = try reader.optional(Self.rulesFile)
+        webhookTimeout = try reader(Self.webhookTimeoutMs).milliseconds
+        webhooksAllowPrivate = try reader(Self.webhooksAllowPrivate)
+        drainTimeout = try reader(Self.drain).milliseconds
+    }
+
+    /// The consumers to run: `--only`'s, or `consumers.enabled`.
+    func enabled(only: String?) throws(SettingsError) -> [Consumer] {
+        guard let only else { return try Self.consumers(configuredConsumers, key: Self.enabledConsumers.key) }
+        let names = only.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return try Self.consumers(names, key: "--only")
+    }
+
+    private static func consumers(_ names: [String], key: String) throws(SettingsError) -> [Consumer] {
+        guard !names.isEmpty else { throw .missing(key: key, reason: "enable at least one consumer") }
+        var consumers: [Consumer] = []
+        for name in names {
+            guard let consumer = Consumer(rawValue: name) else {
+                throw .invalid(key: key, value: name, reason: "is not a consumer (expected \(Consumer.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            consumers.append(consumer)
         }
-        guard !enabled.isEmpty else { throw ConfigError.invalid(key: "consumers.enabled", reason: "enable at least one consumer") }
-        let brokers = config.string("kafka.brokers", default: "127.0.0.1:9092")
-        let sessionTimeout = config.int("kafka.sessionTimeoutMs", default: 10_000)
-        loop = ConsumerLoop.Settings(
-            brokers: brokers,
-            topic: config.string("kafka.topic", default: "beacon.events"),
-            failedTopic: config.string("kafka.failedTopic", default: "beacon.events.failed"),
-            groupPrefix: config.string("kafka.groupPrefix", default: "beacon-"),
-            maxAttempts: config.int("kafka.maxAttempts", default: 5),
-            initialBackoff: .milliseconds(config.int("kafka.backoffMs", default: 200)),
-            consumerProperties: [
-                "session.timeout.ms": String(sessionTimeout),
-                "heartbeat.interval.ms": String(max(100, sessionTimeout / 6)),
-                "auto.offset.reset": config.string("kafka.autoOffsetReset", default: "earliest"),
-                "fetch.wait.max.ms": String(config.int("kafka.fetchWaitMs", default: 50)),
-                // Prefetched per consumer group, ahead of the handler (librdkafka's
-                // default, 64 MiB, times three groups made the process's memory).
-                "queued.max.messages.kbytes": String(config.int("kafka.queuedMaxKBytes", default: 8_192)),
-            ]
-        )
-        apnsTopic = config.string("kafka.apnsTopic", default: "beacon.push.apns")
-        fcmTopic = config.string("kafka.fcmTopic", default: "beacon.push.fcm")
-        mongoURL = config.string("mongo.url", default: "mongodb://127.0.0.1:27017")
-        database = config.string("mongo.database", default: "beacon")
-        devicesCollection = config.string("mongo.devices", default: "devices")
-        redisURL = try RedisURL(config.string("redis.url", default: "redis://127.0.0.1:6379"))
-        counterRetentionSeconds = config.int("counters.retentionDays", default: 7) * 86_400
-        rulesFile = config.optionalString("rules.file")
-        webhookTimeout = .milliseconds(config.int("webhooks.timeoutMs", default: 5_000))
-        webhooksAllowPrivate = config.bool("webhooks.allowPrivate", default: false)
+        return consumers
+    }
+
+    func consumerLoop(group: String) -> KafkaConsumerLoop.Settings {
+        kafka.loop(.group(group, topics: [topic]))
+    }
+
+    func producer(clientId: String) -> KafkaProducerConfig {
+        KafkaProducerConfig(brokers: kafka.brokers, clientId: clientId)
     }
 }

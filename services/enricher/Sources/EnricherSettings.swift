@@ -2,62 +2,81 @@ import BeaconCore
 import BeaconKafka
 import BeaconRedis
 import Foundation
+import Hummingbird
 
 /// Everything the enricher reads from its configuration.
-struct EnricherSettings: Sendable {
-    var host: String
-    var port: Int
-    var sources: [StreamSource.Settings]
-    var producer: KafkaProducerConfig
-    var pipeline: StreamPipeline.Settings
-    var geoipDatabase: String?
-    var regexesPath: String
-    var deviceCacheSize: Int
-    var geoipCacheSize: Int
+public struct EnricherSettings: ServiceSettings {
+    static let port = HTTPSettings.port(default: 8081, serves: "health, readiness and metrics")
+    static let redisURLs = Setting<[String]>(
+        "redis.urls", default: ["redis://127.0.0.1:6379"], "every tracker Redis to read; one pipeline each", check: SettingCheck.nonEmptyList)
+    static let stream = Setting<String>("redis.stream", default: StreamEntry.defaultStream, "the stream the trackers write", check: SettingCheck.notEmpty)
+    static let group = Setting<String>("redis.group", default: "beacon-enricher", "the Redis consumer group", check: SettingCheck.notEmpty)
+    static let consumer = Setting<String>("redis.consumer", default: nil, "this enricher's name in the group (default: <hostname>-<pid>)")
+    static let readCount = Setting<Int>("redis.readCount", default: 500, "entries read per XREADGROUP", check: SettingCheck.positive)
+    static let blockMs = Setting<Int>("redis.blockMs", default: 500, "how long a read waits for new entries", check: SettingCheck.notNegative)
+    static let claimIdleMs = Setting<Int>(
+        "redis.claimIdleMs", default: 30_000, "entries another consumer left pending this long are taken over", check: SettingCheck.positive)
+    static let claimIntervalMs = Setting<Int>(
+        "redis.claimIntervalMs", default: 5_000, "how often abandoned entries are looked for", check: SettingCheck.positive)
+    static let redisTimeoutMs = Setting<Int>("redis.timeoutMs", default: 2_000, "Redis connect, read and write timeout", check: SettingCheck.positive)
+    static let brokers = Setting<String>("kafka.brokers", default: "127.0.0.1:9092", "Kafka bootstrap servers, host:port,…")
+    static let topic = Setting<String>("kafka.topic", default: "beacon.events", "where enriched events go", check: SettingCheck.notEmpty)
+    static let invalidTopic = Setting<String>(
+        "kafka.invalidTopic", default: "beacon.events.invalid", "where events that fail validation go, with the reason", check: SettingCheck.notEmpty)
+    static let compression = Setting<String>("kafka.compression", default: "lz4", "none, gzip, snappy, lz4 or zstd")
+    static let lingerMs = Setting<Int>("kafka.lingerMs", default: 5, "how long librdkafka waits to fill a batch", check: SettingCheck.notNegative)
+    static let messageTimeoutMs = Setting<Int>(
+        "kafka.messageTimeoutMs", default: 30_000, "how long librdkafka tries to deliver one message before it reports a failure",
+        check: SettingCheck.positive)
+    static let maxInFlight = Setting<Int>("kafka.maxInFlight", default: 20_000, "events produced but not yet confirmed, at most", check: SettingCheck.positive)
+    static let properties = Setting<[String]>("kafka.properties", default: [], "extra librdkafka properties, name=value")
+    static let geoipDatabase = Setting<String>("geoip.database", default: nil, "a MaxMind City database; none: no enrichment.geo")
+    static let geoipCacheSize = Setting<Int>(
+        "geoip.cacheSize", default: 10_000, "lookups cached by address, misses included (least recently used out)", check: SettingCheck.notNegative)
+    static let regexes = Setting<String>("device.regexes", default: UserAgentParser.defaultRegexesPath, "uap-core's regexes.yaml")
+    static let deviceCacheSize = Setting<Int>(
+        "device.cacheSize", default: 10_000, "device results cached by user agent", check: SettingCheck.notNegative)
+    static let drain = ShutdownSettings.drainTimeout(
+        default: 10_000, "how long SIGTERM waits for Kafka to confirm what is in flight before acknowledging it in Redis")
 
-    init(_ config: ServiceConfig) throws {
-        host = config.string("http.host", default: "127.0.0.1")
-        port = config.int("http.port", default: 8081)
-        let urls = config.strings("redis.urls", default: ["redis://127.0.0.1:6379"])
-        let hostname = ProcessInfo.processInfo.hostName
-        let consumer = config.optionalString("redis.consumer") ?? "\(hostname)-\(ProcessInfo.processInfo.processIdentifier)"
-        sources = try urls.map { url in
-            StreamSource.Settings(
-                url: try RedisURL(url),
-                stream: config.string("redis.stream", default: StreamEntry.defaultStream),
-                group: config.string("redis.group", default: "beacon-enricher"),
-                consumer: consumer,
-                readCount: config.int("redis.readCount", default: 500),
-                blockMs: config.int("redis.blockMs", default: 500),
-                claimIdleMs: config.int("redis.claimIdleMs", default: 30_000),
-                timeout: .milliseconds(config.int("redis.timeoutMs", default: 2_000))
-            )
+    public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
+        redisURLs, stream, group, consumer, readCount, blockMs, claimIdleMs, claimIntervalMs, redisTimeoutMs,
+        brokers, topic, invalidTopic, compression, lingerMs, messageTimeoutMs, maxInFlight, properties,
+        geoipDatabase, geoipCacheSize, regexes, deviceCacheSize, drain,
+    ]
+
+    let http: ApplicationConfiguration
+    let sources: [StreamSource.Settings]
+    let producer: KafkaProducerConfig
+    let pipeline: StreamPipeline.Settings
+    let geoipDatabase: String?
+    let regexesPath: String
+    let deviceCacheSize: Int
+    let geoipCacheSize: Int
+    public let drainTimeout: Duration
+
+    public init(_ reader: SettingsReader) throws(SettingsError) {
+        http = try HTTPSettings.read(reader, port: Self.port, serverName: "beacon-enricher")
+        let consumer = try reader.optional(Self.consumer) ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        var sources: [StreamSource.Settings] = []
+        for url in try RedisURL.list(setting: Self.redisURLs, in: reader) {
+            sources.append(StreamSource.Settings(
+                url: url, stream: try reader(Self.stream), group: try reader(Self.group), consumer: consumer,
+                readCount: try reader(Self.readCount), blockMs: try reader(Self.blockMs), claimIdleMs: try reader(Self.claimIdleMs),
+                timeout: try reader(Self.redisTimeoutMs).milliseconds))
         }
-        guard !sources.isEmpty else { throw ConfigError.invalid(key: "redis.urls", reason: "at least one Redis URL is needed") }
-        var extra: [String: String] = [:]
-        for entry in config.strings("kafka.properties", default: []) {
-            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw ConfigError.invalid(key: "kafka.properties", reason: "'\(entry)' is not name=value") }
-            extra[parts[0]] = parts[1]
-        }
+        self.sources = sources
         producer = KafkaProducerConfig(
-            brokers: config.string("kafka.brokers", default: "127.0.0.1:9092"),
-            clientId: "beacon-enricher",
-            compression: config.string("kafka.compression", default: "lz4"),
-            lingerMs: config.int("kafka.lingerMs", default: 5),
-            messageTimeoutMs: config.int("kafka.messageTimeoutMs", default: 30_000),
-            extra: extra
-        )
+            brokers: try reader(Self.brokers), clientId: "beacon-enricher", compression: try reader(Self.compression),
+            lingerMs: try reader(Self.lingerMs), messageTimeoutMs: try reader(Self.messageTimeoutMs),
+            extra: try KafkaProperties.parse(reader(Self.properties), key: Self.properties.key))
         pipeline = StreamPipeline.Settings(
-            topic: config.string("kafka.topic", default: "beacon.events"),
-            invalidTopic: config.string("kafka.invalidTopic", default: "beacon.events.invalid"),
-            maxInFlight: config.int("kafka.maxInFlight", default: 20_000),
-            claimInterval: .milliseconds(config.int("redis.claimIntervalMs", default: 5_000)),
-            drainTimeoutMs: Int32(config.int("kafka.drainTimeoutMs", default: 10_000))
-        )
-        geoipDatabase = config.optionalString("geoip.database")
-        geoipCacheSize = config.int("geoip.cacheSize", default: 10_000)
-        regexesPath = config.string("device.regexes", default: UserAgentParser.defaultRegexesPath)
-        deviceCacheSize = config.int("device.cacheSize", default: 10_000)
+            topic: try reader(Self.topic), invalidTopic: try reader(Self.invalidTopic), maxInFlight: try reader(Self.maxInFlight),
+            claimInterval: try reader(Self.claimIntervalMs).milliseconds)
+        geoipDatabase = try reader.optional(Self.geoipDatabase)
+        geoipCacheSize = try reader(Self.geoipCacheSize)
+        regexesPath = try reader(Self.regexes)
+        deviceCacheSize = try reader(Self.deviceCacheSize)
+        drainTimeout = try reader(Self.drain).milliseconds
     }
 }

@@ -1,34 +1,58 @@
 import BeaconCore
 import BeaconRedis
+import Hummingbird
 
 /// Everything the tracker reads from its configuration, checked at start-up.
-struct TrackerSettings: Sendable {
-    var host: String
-    var port: Int
-    var writeKeys: WriteKeys
-    var trustedProxies: [String]
-    var limits: IntakeLimits
-    var bufferCapacity: Int
-    var writer: StreamWriter.Settings
+public struct TrackerSettings: ServiceSettings {
+    static let port = HTTPSettings.port(default: 8080, serves: "intake, health, readiness and metrics")
+    static let writeKeys = Setting<[String]>(
+        "tracker.writeKeys", default: ["demo-write-key:demo"],
+        "key:app pairs; the key is what SDKs send as the HTTP Basic username or as writeKey in the body")
+    static let trustedProxies = Setting<[String]>(
+        "tracker.trustedProxies", default: ["127.0.0.1", "::1"], "addresses or CIDR blocks whose X-Forwarded-For is believed")
+    static let maxEventBytes = Setting<Int>("tracker.maxEventBytes", default: 32 * 1024, "largest event, in bytes (413 above)", check: SettingCheck.positive)
+    static let maxRequestBytes = Setting<Int>(
+        "tracker.maxRequestBytes", default: 500 * 1024, "largest request body, in bytes (413 above)", check: SettingCheck.positive)
+    static let maxBatchEvents = Setting<Int>("tracker.maxBatchEvents", default: 2_500, "most events in one batch", check: SettingCheck.positive)
+    static let bufferEvents = Setting<Int>(
+        "tracker.bufferEvents", default: 100_000, "events held in memory while Redis is slow or away, before 503", check: SettingCheck.positive)
+    static let ackTimeoutMs = Setting<Int>(
+        "tracker.ackTimeoutMs", default: 2_000, "how long a request waits for Redis before it is answered 503", check: SettingCheck.positive)
+    static let redisURL = Setting<String>("redis.url", default: "redis://127.0.0.1:6379", "the tracker's Redis (redis://[:password@]host:port[/db])")
+    static let stream = Setting<String>("redis.stream", default: StreamEntry.defaultStream, "the stream events are written to", check: SettingCheck.notEmpty)
+    static let maxStreamLength = Setting<Int>(
+        "redis.maxStreamLength", default: 5_000_000, "backlog (events not yet moved to Kafka) at which intake answers 503",
+        check: SettingCheck.positive)
+    static let pipelineEvents = Setting<Int>(
+        "redis.pipelineEvents", default: 1_000, "events sent to Redis in one pipelined round trip at most", check: SettingCheck.positive)
+    static let redisTimeoutMs = Setting<Int>("redis.timeoutMs", default: 2_000, "Redis connect, read and write timeout", check: SettingCheck.positive)
+    static let drain = ShutdownSettings.drainTimeout(default: 10_000, "how long SIGTERM waits for the writer to store what requests queued")
 
-    init(_ config: ServiceConfig) throws {
-        host = config.string("http.host", default: "127.0.0.1")
-        port = config.int("http.port", default: 8080)
-        writeKeys = try WriteKeys(entries: config.strings("tracker.writeKeys", default: []))
-        trustedProxies = config.strings("tracker.trustedProxies", default: [])
+    public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
+        writeKeys, trustedProxies, maxEventBytes, maxRequestBytes, maxBatchEvents, bufferEvents, ackTimeoutMs,
+        redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, drain,
+    ]
+
+    let http: ApplicationConfiguration
+    let writeKeys: WriteKeys
+    let trustedProxies: [String]
+    let limits: IntakeLimits
+    let bufferCapacity: Int
+    let writer: StreamWriter.Settings
+    public let drainTimeout: Duration
+
+    public init(_ reader: SettingsReader) throws(SettingsError) {
+        http = try HTTPSettings.read(reader, port: Self.port, serverName: "beacon-tracker")
+        writeKeys = try WriteKeys(entries: reader(Self.writeKeys), key: Self.writeKeys.key)
+        trustedProxies = try reader(Self.trustedProxies)
         limits = IntakeLimits(
-            maxEventBytes: config.int("tracker.maxEventBytes", default: 32 * 1024),
-            maxRequestBytes: config.int("tracker.maxRequestBytes", default: 500 * 1024),
-            maxBatchEvents: config.int("tracker.maxBatchEvents", default: 2_500),
-            ackTimeout: .milliseconds(config.int("tracker.ackTimeoutMs", default: 2_000))
-        )
-        bufferCapacity = config.int("tracker.bufferEvents", default: 100_000)
+            maxEventBytes: try reader(Self.maxEventBytes), maxRequestBytes: try reader(Self.maxRequestBytes),
+            maxBatchEvents: try reader(Self.maxBatchEvents), ackTimeout: try reader(Self.ackTimeoutMs).milliseconds)
+        bufferCapacity = try reader(Self.bufferEvents)
         writer = StreamWriter.Settings(
-            redisURL: try RedisURL(config.string("redis.url", default: "redis://127.0.0.1:6379")),
-            stream: config.string("redis.stream", default: StreamEntry.defaultStream),
-            maxStreamLength: config.int("redis.maxStreamLength", default: 5_000_000),
-            maxPipelineEvents: config.int("redis.pipelineEvents", default: 1_000),
-            connectTimeout: .milliseconds(config.int("redis.timeoutMs", default: 2_000))
-        )
+            redisURL: try RedisURL(setting: Self.redisURL, in: reader), stream: try reader(Self.stream),
+            maxStreamLength: try reader(Self.maxStreamLength), maxPipelineEvents: try reader(Self.pipelineEvents),
+            connectTimeout: try reader(Self.redisTimeoutMs).milliseconds)
+        drainTimeout = try reader(Self.drain).milliseconds
     }
 }

@@ -1,3 +1,5 @@
+import BeaconCore
+
 /// A failure talking to Redis, with hiredis's own message.
 public enum RedisError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The connection failed or broke; the owner reconnects.
@@ -21,5 +23,18 @@ public enum RedisError: Error, CustomStringConvertible, Sendable, Equatable {
     public var isConnectionError: Bool {
         if case .connection = self { return true }
         return false
+    }
+}
+
+extension RedisError: ClassifiedError {
+    /// Permanent for what no retry changes (a key of the wrong type, a bad
+    /// URL, a reply of the wrong shape); transient for connections and other
+    /// server errors (out of memory, loading, a replica in the way).
+    public var kind: FailureKind {
+        switch self {
+        case .connection: .transient
+        case .server(let message): message.hasPrefix("WRONGTYPE") ? .permanent : .transient
+        case .invalidURL, .protocolViolation: .permanent
+        }
     }
 }

@@ -1,3 +1,5 @@
+import BeaconCore
+
 /// `redis://[[user]:password@]host[:port][/db]`
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var host: String
@@ -42,4 +44,26 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
 
     /// Without the password, for logs.
     public var description: String { "redis://\(host):\(port)/\(database)" }
+}
+
+extension RedisURL {
+    /// The URL a setting names; a malformed one is a settings error.
+    public init(setting: Setting<String>, in reader: SettingsReader) throws(SettingsError) {
+        try self.init(text: reader(setting), key: setting.key)
+    }
+
+    /// Every URL of a list setting (`redis.urls`).
+    public static func list(setting: Setting<[String]>, in reader: SettingsReader) throws(SettingsError) -> [RedisURL] {
+        var urls: [RedisURL] = []
+        for text in try reader(setting) { urls.append(try RedisURL(text: text, key: setting.key)) }
+        return urls
+    }
+
+    private init(text: String, key: String) throws(SettingsError) {
+        do {
+            try self.init(text)
+        } catch {
+            throw .invalid(key: key, value: text, reason: "is not a Redis URL (redis://[[user]:password@]host[:port][/db])")
+        }
+    }
 }

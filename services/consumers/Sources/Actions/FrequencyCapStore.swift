@@ -5,18 +5,12 @@ import Foundation
 /// the source events that produced a push, scored by time. The source
 /// messageId is the member, so an event redelivered after a crash is let
 /// through again rather than counted twice.
-final class FrequencyCapStore {
-    private let redisURL: RedisURL
-    private var connection: RedisConnection?
-
-    init(redisURL: RedisURL) {
-        self.redisURL = redisURL
-    }
+struct FrequencyCapStore: Sendable {
+    let redis: RedisClient
 
     /// Records the push and returns true when the user is under the cap.
-    func admit(key: String, member: String, max: Int, windowSeconds: Int, now: Date = Date()) throws -> Bool {
-        let redis = try connectedRedis()
-        do {
+    func admit(key: String, member: String, max: Int, windowSeconds: Int, now: Date = Date()) throws(RedisError) -> Bool {
+        try redis.withConnection { redis throws(RedisError) in
             let nowMillis = Int64(now.timeIntervalSince1970 * 1000)
             let oldest = nowMillis - Int64(windowSeconds) * 1000
             let replies = try redis.pipeline([
@@ -33,16 +27,6 @@ final class FrequencyCapStore {
             ])
             for reply in added { try reply.checked() }
             return true
-        } catch {
-            if error.isConnectionError { connection = nil }
-            throw error
         }
-    }
-
-    private func connectedRedis() throws -> RedisConnection {
-        if let connection { return connection }
-        let fresh = try RedisConnection(url: redisURL)
-        connection = fresh
-        return fresh
     }
 }

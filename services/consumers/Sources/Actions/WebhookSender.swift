@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BeaconCore
 import Dispatch
 import Foundation
 import NIOCore
@@ -9,10 +10,6 @@ import Synchronization
 /// consumer thread, which waits for the answer: the offset must not move on
 /// before the webhook was accepted.
 final class WebhookSender: Sendable {
-    struct Failed: Error, CustomStringConvertible {
-        let description: String
-    }
-
     private let client: HTTPClient
     private let timeout: TimeAmount
     private let allowPrivate: Bool
@@ -23,10 +20,12 @@ final class WebhookSender: Sendable {
         self.allowPrivate = allowPrivate
     }
 
-    func send(_ webhook: RenderedWebhook) throws {
+    /// Throws a permanent `ServiceError` for what no retry changes (a bad or
+    /// private URL, a 4xx other than 408 and 429), a transient one otherwise.
+    func send(_ webhook: RenderedWebhook) throws(ServiceError) {
         let url = webhook.url
         guard let parsed = URL(string: url), let host = parsed.host, ["http", "https"].contains(parsed.scheme ?? "") else {
-            throw Failed(description: "webhook URL \(url) is not an http(s) URL")
+            throw .permanent("webhook URL \(url) is not an http(s) URL")
         }
         _ = try WebhookTarget.checkPublic(host: host, allowPrivate: allowPrivate)
         var request = HTTPClientRequest(url: url)
@@ -51,9 +50,11 @@ final class WebhookSender: Sendable {
         _ = task
         switch outcome.withLock({ $0 }) {
         case .success(let status) where (200..<300).contains(status): return
-        case .success(let status): throw Failed(description: "webhook \(url) answered \(status)")
-        case .failure(let error): throw Failed(description: "webhook \(url) failed: \(error)")
-        case nil: throw Failed(description: "webhook \(url): no outcome")
+        case .success(let status):
+            let retryable = status >= 500 || status == 408 || status == 429
+            throw ServiceError(retryable ? .transient : .permanent, "webhook \(url) answered \(status)")
+        case .failure(let error): throw .transient("webhook \(url) failed: \(error)")
+        case nil: throw .transient("webhook \(url): no outcome")
         }
     }
 

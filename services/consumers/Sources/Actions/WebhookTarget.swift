@@ -1,21 +1,20 @@
+import BeaconCore
 import Glibc
 
 /// Webhook targets must be public: a rule must not make Beacon call into the
 /// network it runs in (cloud metadata, databases, admin ports).
 enum WebhookTarget {
-    struct Refused: Error, CustomStringConvertible {
-        let description: String
-    }
-
     /// Resolves `host` and refuses it when any of its addresses is private,
-    /// loopback, link-local or otherwise reserved.
-    static func checkPublic(host: String, allowPrivate: Bool) throws -> [String] {
+    /// loopback, link-local or otherwise reserved: a permanent failure, no
+    /// retry makes it public. A name that does not resolve is transient (DNS
+    /// may be away).
+    static func checkPublic(host: String, allowPrivate: Bool) throws(ServiceError) -> [String] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, nil, &hints, &result)
         guard status == 0, let first = result else {
-            throw Refused(description: "webhook host \(host) does not resolve: \(String(cString: gai_strerror(status)))")
+            throw .transient("webhook host \(host) does not resolve: \(String(cString: gai_strerror(status)))")
         }
         defer { freeaddrinfo(first) }
         var addresses: [String] = []
@@ -24,7 +23,7 @@ enum WebhookTarget {
             if let bytes = bytes(of: entry.pointee) {
                 let text = format(bytes)
                 if !allowPrivate, isPrivate(bytes) {
-                    throw Refused(description: "webhook host \(host) resolves to \(text), a private or reserved address")
+                    throw .permanent("webhook host \(host) resolves to \(text), a private or reserved address")
                 }
                 addresses.append(text)
             }
@@ -36,11 +35,13 @@ enum WebhookTarget {
     static func isPrivate(_ address: [UInt8]) -> Bool {
         if address.count == 4 { return isPrivateV4(address) }
         guard address.count == 16 else { return true }
-        // IPv4-mapped and -compatible addresses are judged as IPv4.
+        // IPv4-mapped (::ffff:a.b.c.d) and -compatible (::a.b.c.d) addresses,
+        // and 6to4 (2002:aabb:ccdd::/48), are judged by the IPv4 address inside.
         if address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xFF && address[11] == 0xFF {
             return isPrivateV4(Array(address[12..<16]))
         }
-        if address[0..<15].allSatisfy({ $0 == 0 }) { return true }  // :: and ::1
+        if address[0..<12].allSatisfy({ $0 == 0 }) { return true }  // ::, ::1 and the deprecated ::/96
+        if address[0] == 0x20 && address[1] == 0x02, isPrivateV4(Array(address[2..<6])) { return true }
         if address[0] & 0xFE == 0xFC { return true }  // fc00::/7 unique local
         if address[0] == 0xFE && address[1] & 0xC0 == 0x80 { return true }  // fe80::/10 link-local
         if address[0] == 0xFF { return true }  // multicast

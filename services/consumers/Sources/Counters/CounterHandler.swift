@@ -6,15 +6,13 @@ import Foundation
 /// The counters consumer: events per app, event name and country per minute,
 /// in Redis. An event seen again after a crash (same messageId) is not
 /// counted twice.
-final class CounterHandler: EventHandler, @unchecked Sendable {
+struct CounterHandler: EventHandler {
     let name = "counters"
-    private let redisURL: RedisURL
-    private let retention: Int
-    /// Used by the counters' consumer thread only.
-    private var connection: RedisConnection?
+    let redis: RedisClient
+    let retention: Int
 
-    init(redisURL: RedisURL, retentionSeconds: Int) {
-        self.redisURL = redisURL
+    init(redis: RedisClient, retentionSeconds: Int) {
+        self.redis = redis
         self.retention = retentionSeconds
     }
 
@@ -29,7 +27,7 @@ final class CounterHandler: EventHandler, @unchecked Sendable {
         var fields = ["total"]
         if let name = event["event"]?.stringValue ?? event["name"]?.stringValue ?? event["type"]?.stringValue { fields.append("event:\(name)") }
         if let country = event["enrichment"]?["geo"]?["countryCode"]?.stringValue { fields.append("country:\(country)") }
-        try withRedis { redis in
+        try redis.withConnection { redis throws(RedisError) in
             if !commands.isEmpty {
                 // Already counted: a redelivery after a crash.
                 guard try redis.command(commands[0]).checked() != .null else { return }
@@ -37,17 +35,6 @@ final class CounterHandler: EventHandler, @unchecked Sendable {
             var batch = fields.map { ["HINCRBY", key, $0, "1"] }
             batch.append(["EXPIRE", key, String(retention)])
             for reply in try redis.pipeline(batch) { try reply.checked() }
-        }
-    }
-
-    private func withRedis<R>(_ body: (RedisConnection) throws -> R) throws -> R {
-        let redis = try connection ?? RedisConnection(url: redisURL)
-        connection = redis
-        do {
-            return try body(redis)
-        } catch let error as RedisError where error.isConnectionError {
-            connection = nil
-            throw error
         }
     }
 }

@@ -4,12 +4,14 @@ import Foundation
 
 /// Answers `GET /stats?app=…&from=…&to=…` from the per-minute counters.
 struct StatsQuery: Sendable {
-    let redisURL: RedisURL
+    let redis: RedisClient
     /// At most this many minutes per query, so a request cannot ask Redis for years.
     let maxMinutes: Int64 = 7 * 24 * 60
 
+    /// A query that cannot be answered as asked (a 400); other errors are Redis's.
     struct Invalid: Error { let message: String }
 
+    /// Blocks on Redis: call it through `BlockingWork`.
     func answer(app: String?, from: String?, to: String?) throws -> JSONValue {
         guard let app, !app.isEmpty else { throw Invalid(message: "app is required") }
         let end = try to.map(parse) ?? Date()
@@ -17,7 +19,6 @@ struct StatsQuery: Sendable {
         let first = MinuteBucket.minute(of: start), last = MinuteBucket.minute(of: end)
         guard first <= last else { throw Invalid(message: "from must not be after to") }
         guard last - first < maxMinutes else { throw Invalid(message: "at most \(maxMinutes) minutes per query") }
-        let redis = try RedisConnection(url: redisURL)
         let minutes = Array(first...last)
         let replies = try redis.pipeline(minutes.map { ["HGETALL", MinuteBucket.key(app: app, minute: $0)] })
         var buckets: [JSONValue] = []

@@ -8,9 +8,10 @@ enum StatsRoute {
     static func add(to router: Router<BasicRequestContext>, query: StatsQuery) {
         router.get("/stats") { request, _ -> Response in
             let parameters = request.uri.queryParameters
+            let app = parameters["app"].map(String.init), from = parameters["from"].map(String.init), to = parameters["to"].map(String.init)
             do {
-                let answer = try query.answer(
-                    app: parameters["app"].map(String.init), from: parameters["from"].map(String.init), to: parameters["to"].map(String.init))
+                // Thousands of HGETALLs through hiredis: off the cooperative pool.
+                let answer = try await BlockingWork.run { try query.answer(app: app, from: from, to: to) }
                 return json(.ok, answer)
             } catch let error as StatsQuery.Invalid {
                 return json(.badRequest, ["error": .string(error.message)])

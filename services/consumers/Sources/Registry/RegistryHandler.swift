@@ -1,13 +1,15 @@
 import BeaconCore
 import BeaconKafka
+import BeaconMongo
 
-/// The device registry consumer: every event with a push token upserts its device.
+/// The device registry consumer: every event with a push token records a
+/// sighting of its device.
 struct RegistryHandler: EventHandler {
     let name = "registry"
-    let registry: DeviceRegistry
+    let devices: DeviceStore
 
     func handle(_ event: JSONValue, message: KafkaMessage) throws {
         guard let sighting = DeviceSighting(event: event) else { return }
-        try registry.upsert(sighting)
+        try devices.record(sighting)
     }
 }

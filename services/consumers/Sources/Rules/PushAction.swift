@@ -36,24 +36,10 @@ public struct PushAction: Sendable, Equatable {
 
     public static let keys = ["title", "body", "data", "sound", "badge", "collapseKey", "priority", "ttl", "platforms", "cap"]
 
-    public init(title: Template? = nil, body: Template? = nil, data: [(key: String, value: Template)] = [],
-                sound: Template? = nil, badge: Badge? = nil, collapseKey: Template? = nil, priority: PushPriority = .high,
-                ttl: Int? = nil, platforms: [PushPlatform] = PushPlatform.allCases, cap: FrequencyCap? = nil) {
-        self.title = title
-        self.body = body
-        self.data = data
-        self.sound = sound
-        self.badge = badge
-        self.collapseKey = collapseKey
-        self.priority = priority
-        self.ttl = ttl
-        self.platforms = platforms
-        self.cap = cap
-    }
-
     public func targets(_ platform: PushPlatform) -> Bool { platforms.contains(platform) }
 
-    public func render(_ event: JSONValue) -> RenderedPush {
+    /// What the push shows for this event: the same for every device of the user.
+    public func render(_ event: JSONValue) -> PushNotification {
         var data: [String: String] = [:]
         for entry in self.data { data[entry.key] = entry.value.render(event) }
         let badge: Int?
@@ -62,9 +48,9 @@ public struct PushAction: Sendable, Equatable {
         case .template(let template): badge = Self.wholeNumber(template.render(event))
         case nil: badge = nil
         }
-        return RenderedPush(title: Self.nonEmpty(title?.render(event)), body: Self.nonEmpty(body?.render(event)), data: data,
-                            sound: Self.nonEmpty(sound?.render(event)), badge: badge,
-                            collapseKey: Self.nonEmpty(collapseKey?.render(event)), priority: priority, ttl: ttl)
+        return PushNotification(title: Self.nonEmpty(title?.render(event)), body: Self.nonEmpty(body?.render(event)), data: data,
+                                sound: Self.nonEmpty(sound?.render(event)), badge: badge,
+                                collapseKey: Self.nonEmpty(collapseKey?.render(event)), priority: priority, ttlSeconds: ttl)
     }
 
     private static func nonEmpty(_ text: String?) -> String? {

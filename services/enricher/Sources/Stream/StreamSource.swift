@@ -1,7 +1,8 @@
 import BeaconRedis
 
-/// One Redis Stream read through a consumer group. Owned by one pipeline
-/// thread; reconnects lazily after a failure.
+/// One Redis Stream read through a consumer group. Used by one pipeline
+/// thread only; the group is created on every new connection (a restarted
+/// Redis may have lost it).
 final class StreamSource {
     struct Settings: Sendable {
         var url: RedisURL
@@ -15,7 +16,7 @@ final class StreamSource {
     }
 
     let settings: Settings
-    private var connection: RedisConnection?
+    private let redis: RedisClient
     /// Our own pending entries (left by a crash or a failed delivery) are
     /// read from "0" before new ones from ">".
     private var readingOwnPending = true
@@ -23,29 +24,22 @@ final class StreamSource {
 
     init(settings: Settings) {
         self.settings = settings
+        let stream = settings.stream, group = settings.group
+        redis = RedisClient(url: settings.url, timeout: settings.timeout) { connection throws(RedisError) in
+            let reply = try connection.command(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"])
+            if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") { throw .server(message) }
+        }
     }
 
-    var isConnected: Bool { connection != nil }
-
-    private func redis() throws(RedisError) -> RedisConnection {
-        if let connection { return connection }
-        let fresh = try RedisConnection(url: settings.url, timeout: settings.timeout)
-        let reply = try fresh.command(["XGROUP", "CREATE", settings.stream, settings.group, "0", "MKSTREAM"])
-        if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") { throw .server(message) }
-        connection = fresh
+    /// After a failure: reconnect, and read our pending entries again first.
+    func connectionLost() {
+        redis.disconnect()
         readingOwnPending = true
-        return fresh
     }
-
-    func disconnect() { connection = nil }
-
-    /// Re-reads our pending entries next time (after a producer was replaced).
-    func rereadPending() { readingOwnPending = true }
 
     /// Next entries: our pending ones first, then new ones, waiting up to
-    /// `block` milliseconds for new ones.
+    /// `blockMs` for new ones when `block`.
     func read(block: Bool) throws(RedisError) -> [StreamMessage] {
-        let redis = try redis()
         if readingOwnPending {
             let reply = try redis.command([
                 "XREADGROUP", "GROUP", settings.group, settings.consumer, "COUNT", String(settings.readCount),
@@ -64,7 +58,6 @@ final class StreamSource {
     /// Takes over entries another consumer left pending longer than the idle
     /// time (it died), walking the pending list a page per call.
     func claimAbandoned() throws(RedisError) -> [StreamMessage] {
-        let redis = try redis()
         let reply = try redis.command([
             "XAUTOCLAIM", settings.stream, settings.group, settings.consumer, String(settings.claimIdleMs),
             claimCursor, "COUNT", String(settings.readCount),
@@ -81,16 +74,10 @@ final class StreamSource {
     /// stream need not keep it.
     func acknowledge(_ ids: [String]) throws(RedisError) {
         guard !ids.isEmpty else { return }
-        let redis = try redis()
         let replies = try redis.pipeline([
             ["XACK", settings.stream, settings.group] + ids,
             ["XDEL", settings.stream] + ids,
         ])
         for reply in replies { try reply.checked() }
-    }
-
-    /// Entries in the stream not yet delivered to this group plus pending ones, for the lag gauge.
-    func backlog() throws(RedisError) -> Int64 {
-        try redis().command(["XLEN", settings.stream]).checked().integer ?? 0
     }
 }

@@ -9,7 +9,7 @@ struct SessionRunner: Sendable {
     let taps: TopicTaps
     let queueSize: Int
     let metrics: LiveViewMetrics
-    let activeSessions: ManagedAtomic<Int>
+    let activeSessions = ManagedAtomic<Int>(0)
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
         let session = LiveSession(queueSize: queueSize)

@@ -1,36 +1,19 @@
-import Atomics
+import BeaconCore
 import BeaconKafka
-import Foundation
-import Logging
 import Synchronization
 
-/// Tails one topic from now on its own thread (librdkafka's poll blocks) and
-/// hands each message to every session watching it. Sessions never slow the
-/// tap: each has its own bounded queue.
-final class TopicTap: @unchecked Sendable {
+/// Tails one topic from now (its consumer loop runs on a thread of its own)
+/// and hands each message to every session watching it. Sessions never slow
+/// the tap: each has its own bounded queue.
+final class TopicTap: KafkaMessageHandler {
     let topic: String
-    private let brokers: String
-    private let logger: Logger
     private let sessions = Mutex<[ObjectIdentifier: LiveSession]>([:])
-    private let stopping = ManagedAtomic(false)
-    private let received = ManagedAtomic<Int>(0)
+    private let received = Atomic<Int>(0)
     private let rate = Mutex<(count: Int, at: ContinuousClock.Instant, perSecond: Double)>((0, .now, 0))
-    private var thread: Thread?
 
-    init(topic: String, brokers: String, logger: Logger) {
+    init(topic: String) {
         self.topic = topic
-        self.brokers = brokers
-        self.logger = logger
     }
-
-    func start() {
-        let thread = Thread { [self] in self.loop() }
-        thread.name = "beacon-tap-\(topic)"
-        self.thread = thread
-        thread.start()
-    }
-
-    func stop() { stopping.store(true, ordering: .relaxed) }
 
     func add(_ session: LiveSession) { sessions.withLock { $0[ObjectIdentifier(session)] = session } }
     func remove(_ session: LiveSession) { _ = sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) } }
@@ -50,28 +33,11 @@ final class TopicTap: @unchecked Sendable {
         }
     }
 
-    private func loop() {
-        var consumer: KafkaConsumer?
-        while !stopping.load(ordering: .relaxed) {
-            do {
-                if consumer == nil {
-                    let fresh = try KafkaConsumer(brokers: brokers, groupId: nil)
-                    try fresh.assignAllPartitions(of: topic, from: .end)
-                    consumer = fresh
-                    logger.info("tailing topic", metadata: ["topic": "\(topic)"])
-                }
-                guard let message = try consumer?.poll(timeoutMs: 200) else { continue }
-                received.wrappingIncrement(ordering: .relaxed)
-                let current = sessions.withLock { Array($0.values) }
-                guard !current.isEmpty else { continue }
-                let tailed = TailedMessage(message)
-                for session in current { session.offer(tailed) }
-            } catch {
-                logger.warning("tailing failed; retrying", metadata: ["topic": "\(topic)", "error": "\(error)"])
-                consumer = nil
-                Thread.sleep(forTimeInterval: 1)
-            }
-        }
-        consumer?.close()
+    func handle(_ message: KafkaMessage, from consumer: KafkaConsumer, control: LoopControl) {
+        received.add(1, ordering: .relaxed)
+        let current = sessions.withLock { Array($0.values) }
+        guard !current.isEmpty else { return }
+        let tailed = TailedMessage(message)
+        for session in current { session.offer(tailed) }
     }
 }

@@ -3,48 +3,35 @@ import BeaconCore
 import Foundation
 import NIOSSL
 
-/// The apps the pusher sends for, each with its own APNs and FCM credentials
-/// (`apps`, `apns.<app>.*`, `fcm.<app>.*`).
+/// The apps the pusher sends for, each with its own APNs and FCM clients.
 struct PushApps: Sendable {
     let apns: [String: APNsClient]
     let fcm: [String: FCMClient]
 
-    struct Invalid: Error, CustomStringConvertible { let description: String }
-
-    static func load(_ config: ServiceConfig, httpClient: HTTPClient, apnsConfiguration: APNsClientConfiguration) throws -> PushApps {
+    /// Reads every app's credential files and makes its clients; a file that
+    /// cannot be used stops start-up with a permanent error naming it.
+    static func load(_ settings: PusherSettings, httpClient: HTTPClient) throws -> PushApps {
         var apns: [String: APNsClient] = [:]
         var fcm: [String: FCMClient] = [:]
-        for app in config.strings("apps", default: []) {
-            if let keyFile = config.optionalString("apns.\(app).keyFile") {
-                func required(_ field: String) throws -> String {
-                    guard let value = config.optionalString("apns.\(app).\(field)") else {
-                        throw Invalid(description: "apns.\(app).\(field) is required when apns.\(app).keyFile is set")
-                    }
-                    return value
-                }
-                let environmentName = config.string("apns.\(app).environment", default: "production")
-                guard let environment = APNsEnvironment(rawValue: environmentName) else {
-                    throw Invalid(description: "apns.\(app).environment must be sandbox or production, not \(environmentName)")
-                }
-                let credentials = try APNsCredentials(
-                    teamId: required("teamId"), keyId: required("keyId"), privateKeyPath: keyFile, topic: required("topic"),
-                    environment: environment, endpointOverride: config.optionalString("apns.\(app).endpoint"))
-                var configuration = apnsConfiguration
-                if let caFile = config.optionalString("apns.\(app).caFile") {
-                    // A private CA (test servers, an inspecting proxy) in addition to nothing else.
-                    var tls = TLSConfiguration.makeClientConfiguration()
-                    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
-                    configuration.tlsConfiguration = tls
-                }
-                apns[app] = APNsClient(credentials: credentials, configuration: configuration)
+        for (app, credentials) in settings.apns {
+            let signing = try APNsCredentials(
+                teamId: credentials.teamId, keyId: credentials.keyId, privateKeyPath: credentials.keyFile, topic: credentials.topic,
+                environment: credentials.environment, endpointOverride: credentials.endpoint)
+            var configuration = APNsClientConfiguration(connections: settings.apnsConnections, retry: settings.retry)
+            if let caFile = credentials.caFile {
+                // A private CA (test servers, an inspecting proxy) instead of the system's roots.
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+                configuration.tlsConfiguration = tls
             }
-            if let accountFile = config.optionalString("fcm.\(app).serviceAccountFile") {
-                let account = try FCMServiceAccount(contentsOfFile: accountFile)
-                var configuration = FCMConfiguration()
-                if let endpoint = config.optionalString("fcm.\(app).endpoint") { configuration.endpoint = endpoint }
-                configuration.tokenURL = config.optionalString("fcm.\(app).tokenURL")
-                fcm[app] = try FCMClient(account: account, httpClient: httpClient, configuration: configuration)
-            }
+            apns[app] = APNsClient(credentials: signing, configuration: configuration)
+        }
+        for (app, credentials) in settings.fcm {
+            let account = try FCMServiceAccount(contentsOfFile: credentials.serviceAccountFile)
+            var configuration = FCMConfiguration()
+            if let endpoint = credentials.endpoint { configuration.endpoint = endpoint }
+            configuration.tokenURL = credentials.tokenURL
+            fcm[app] = try FCMClient(account: account, httpClient: httpClient, configuration: configuration)
         }
         return PushApps(apns: apns, fcm: fcm)
     }

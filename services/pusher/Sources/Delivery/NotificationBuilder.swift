@@ -6,17 +6,18 @@ enum NotificationBuilder {
     /// `{"aps":{"alert":{"title","body"},"sound","badge"}, …data}`; the 4096-byte
     /// limit is checked by `APNsNotification`.
     static func apns(_ request: PushRequest, now: Date = Date()) throws -> APNsNotification {
+        let content = request.notification
         var alert = JSONObject()
-        if let title = request.title { alert["title"] = .string(title) }
-        if let body = request.body { alert["body"] = .string(body) }
+        if let title = content.title { alert["title"] = .string(title) }
+        if let body = content.body { alert["body"] = .string(body) }
         var aps = JSONObject()
         if !alert.isEmpty { aps["alert"] = .object(alert) }
-        if let sound = request.sound { aps["sound"] = .string(sound) }
-        if let badge = request.badge { aps["badge"] = .integer(Int64(badge)) }
-        let silent = alert.isEmpty && request.sound == nil && request.badge == nil
+        if let sound = content.sound { aps["sound"] = .string(sound) }
+        if let badge = content.badge { aps["badge"] = .integer(Int64(badge)) }
+        let silent = content.isSilent
         if silent { aps["content-available"] = 1 }
         var payload: JSONObject = ["aps": .object(aps)]
-        for (key, value) in request.data.sorted(by: { $0.key < $1.key }) where key != "aps" {
+        for (key, value) in content.data.sorted(by: { $0.key < $1.key }) where key != "aps" {
             payload[key] = .string(value)
         }
         return try APNsNotification(
@@ -24,25 +25,26 @@ enum NotificationBuilder {
             payloadBytes: JSONWriter.bytes(.object(payload)),
             pushType: silent ? .background : .alert,
             // Apple allows only 5 for background pushes.
-            priority: silent || request.priority == .normal ? .powerConsiderate : .immediate,
-            expiration: request.ttlSeconds.map { Int64(now.timeIntervalSince1970) + Int64($0) },
-            collapseId: request.collapseKey,
+            priority: silent || content.priority == .normal ? .powerConsiderate : .immediate,
+            expiration: content.ttlSeconds.map { Int64(now.timeIntervalSince1970) + Int64($0) },
+            collapseId: content.collapseKey,
             apnsId: apnsId(for: request.requestId)
         )
     }
 
     static func fcm(_ request: PushRequest) -> FCMMessage {
-        let notification = request.title == nil && request.body == nil
-            ? nil : FCMMessage.Notification(title: request.title, body: request.body)
+        let content = request.notification
+        let notification = content.title == nil && content.body == nil
+            ? nil : FCMMessage.Notification(title: content.title, body: content.body)
         return FCMMessage(
             token: request.token,
             notification: notification,
-            data: request.data,
+            data: content.data,
             android: FCMMessage.Android(
-                priority: request.priority == .high ? .high : .normal,
-                collapseKey: request.collapseKey,
-                ttl: request.ttlSeconds.map { .seconds($0) },
-                sound: request.sound
+                priority: content.priority == .high ? .high : .normal,
+                collapseKey: content.collapseKey,
+                ttl: content.ttlSeconds.map { .seconds($0) },
+                sound: content.sound
             )
         )
     }

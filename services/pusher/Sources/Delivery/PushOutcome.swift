@@ -27,7 +27,7 @@ struct PushOutcome: Sendable, Equatable {
         var object: JSONObject = [:]
         object["requestId"] = (request?.requestId ?? raw?["requestId"]?.stringValue).map(JSONValue.string) ?? .null
         object["app"] = (request?.app ?? raw?["app"]?.stringValue).map(JSONValue.string) ?? .null
-        object["platform"] = (request?.platform ?? raw?["platform"]?.stringValue).map(JSONValue.string) ?? .null
+        object["platform"] = (request?.platform.rawValue ?? raw?["platform"]?.stringValue).map(JSONValue.string) ?? .null
         object["token"] = (request?.token ?? raw?["token"]?.stringValue).map(JSONValue.string) ?? .null
         object["status"] = .string(status.rawValue)
         object["reason"] = reason.map(JSONValue.string) ?? .null

@@ -14,7 +14,7 @@ struct PushSender: Sendable {
             PushOutcome(status: status, reason: reason, attempts: attempts, latency: ContinuousClock.now - started)
         }
         switch request.platform {
-        case "ios":
+        case .ios:
             let notification: APNsNotification
             do {
                 notification = try NotificationBuilder.apns(request)
@@ -34,7 +34,7 @@ struct PushSender: Sendable {
             case .expiredProviderToken: return outcome(.failed, APNsReason.expiredProviderToken, attempts: attempts)
             case .permanent(let reason): return outcome(.failed, reason, attempts: attempts)
             }
-        case "android":
+        case .android:
             let message = NotificationBuilder.fcm(request)
             guard let client = apps.fcm[request.app] else {
                 if dryRun { return outcome(.dryRun, nil, attempts: 0) }
@@ -57,8 +57,6 @@ struct PushSender: Sendable {
                     try? await Task.sleep(for: wait)
                 }
             }
-        default:
-            return outcome(.invalidRequest, "unknown platform \(request.platform)", attempts: 0)
         }
     }
 }

@@ -48,6 +48,12 @@ public final class EventQueue<Element>: @unchecked Sendable {
         return true
     }
 
+    /// Wakes the consumer from `waitForElements` without adding anything
+    /// (e.g. to tell it to stop).
+    public func wakeConsumer() {
+        if consumerAsleep.exchange(false, ordering: .acquiringAndReleasing) { wakeUp.signal() }
+    }
+
     /// Consumer only. Returns the next element, or nil when empty. Its weight
     /// stays counted until `release`, so work the consumer holds (e.g. while
     /// Redis is away) still fills the bound.

@@ -1,6 +1,6 @@
 /// The events of one HTTP request on their way to Redis. The writer resumes
 /// the handler once with the outcome, so a 2xx always means "in Redis".
-final class WriteRequest: @unchecked Sendable {
+final class WriteRequest: Sendable {
     enum Outcome: Sendable, Equatable {
         case stored
         /// Redis could not take the events in time; the client should retry.

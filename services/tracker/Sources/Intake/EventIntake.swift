@@ -20,70 +20,61 @@ struct EventIntake: Sendable {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 
     /// Segment single-event endpoints (`type` set) and /v1/batch (`type` nil).
-    func handle(_ request: Request, context: TrackerRequestContext, type: EventType?) async -> Response {
-        metrics.requests.increment()
-        do {
-            try checkMediaType(request)
-            let body = try await collectBody(request)
-            guard case .object(var payload) = try parse(body) else {
-                throw IntakeError.invalidBody("the body must be a JSON object")
-            }
-            let writeKey = try writeKey(request, payload: payload)
-            guard let app = writeKeys.app(for: writeKey) else { throw IntakeError.unauthorized("unknown write key") }
-            var facts = requestFacts(request, context: context, writeKey: writeKey, app: app)
-            var events: [[UInt8]] = []
-            var rejected: [JSONValue] = []
-            if let type {
-                guard body.readableBytes <= limits.maxEventBytes else {
-                    throw IntakeError.tooLarge("event is \(body.readableBytes) bytes; the limit is \(limits.maxEventBytes)")
-                }
-                payload["writeKey"] = nil
-                stamper.stamp(&payload, type: type, facts: facts)
-                events.append(JSONWriter.bytes(.object(payload)))
-            } else {
-                guard case .array(let batch)? = payload["batch"] else {
-                    throw IntakeError.invalidBody("a batch needs a \"batch\" array of events")
-                }
-                guard batch.count <= limits.maxBatchEvents else {
-                    throw IntakeError.tooLarge("batch has \(batch.count) events; the limit is \(limits.maxBatchEvents)")
-                }
-                facts.sharedContext = payload["context"]?.objectValue
-                facts.sentAt = payload["sentAt"]
-                events.reserveCapacity(batch.count)
-                for (index, element) in batch.enumerated() {
-                    guard case .object(var event) = element else {
-                        rejected.append(Self.rejection(index, "event must be a JSON object, not \(element.typeName)"))
-                        continue
-                    }
-                    event["writeKey"] = nil
-                    let eventType = event["type"]?.stringValue.flatMap(EventType.init(rawValue:))
-                    stamper.stamp(&event, type: eventType, facts: facts)
-                    let bytes = JSONWriter.bytes(.object(event))
-                    guard bytes.count <= limits.maxEventBytes else {
-                        rejected.append(Self.rejection(index, "event is \(bytes.count) bytes; the limit is \(limits.maxEventBytes)"))
-                        continue
-                    }
-                    events.append(bytes)
-                }
-                if !rejected.isEmpty { metrics.rejected(.invalidEvent, count: rejected.count) }
-                if events.isEmpty {
-                    throw IntakeError.invalidBody(batch.isEmpty ? "the batch is empty" : "no event in the batch was acceptable")
-                }
-            }
-            try await store(events)
-            metrics.accepted(app: app, count: events.count)
-            if rejected.isEmpty {
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: Self.success))
-            }
-            let summary: JSONValue = ["success": true, "accepted": .integer(Int64(events.count)), "rejected": .array(rejected)]
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(summary))))
-        } catch let error as IntakeError {
-            metrics.rejected(error.code)
-            return error.response
-        } catch {
-            metrics.rejected(.invalidBody)
-            return IntakeError.invalidBody("\(error)").response
+    func handle(_ request: Request, context: TrackerRequestContext, type: EventType?) async throws(IntakeError) -> Response {
+        try checkMediaType(request)
+        let body = try await collectBody(request)
+        guard case .object(var payload) = try parse(body) else {
+            throw IntakeError.invalidBody("the body must be a JSON object")
         }
+        let writeKey = try writeKey(request, payload: payload)
+        guard let app = writeKeys.app(for: writeKey) else { throw IntakeError.unauthorized("unknown write key") }
+        var facts = requestFacts(request, context: context, writeKey: writeKey, app: app)
+        var events: [[UInt8]] = []
+        var rejected: [JSONValue] = []
+        if let type {
+            guard body.readableBytes <= limits.maxEventBytes else {
+                throw IntakeError.tooLarge("event is \(body.readableBytes) bytes; the limit is \(limits.maxEventBytes)")
+            }
+            payload["writeKey"] = nil
+            stamper.stamp(&payload, type: type, facts: facts)
+            events.append(JSONWriter.bytes(.object(payload)))
+        } else {
+            guard case .array(let batch)? = payload["batch"] else {
+                throw IntakeError.invalidBody("a batch needs a \"batch\" array of events")
+            }
+            guard batch.count <= limits.maxBatchEvents else {
+                throw IntakeError.tooLarge("batch has \(batch.count) events; the limit is \(limits.maxBatchEvents)")
+            }
+            facts.sharedContext = payload["context"]?.objectValue
+            facts.sentAt = payload["sentAt"]
+            events.reserveCapacity(batch.count)
+            for (index, element) in batch.enumerated() {
+                guard case .object(var event) = element else {
+                    rejected.append(Self.rejection(index, "event must be a JSON object, not \(element.typeName)"))
+                    continue
+                }
+                event["writeKey"] = nil
+                let eventType = event["type"]?.stringValue.flatMap(EventType.init(rawValue:))
+                stamper.stamp(&event, type: eventType, facts: facts)
+                let bytes = JSONWriter.bytes(.object(event))
+                guard bytes.count <= limits.maxEventBytes else {
+                    rejected.append(Self.rejection(index, "event is \(bytes.count) bytes; the limit is \(limits.maxEventBytes)"))
+                    continue
+                }
+                events.append(bytes)
+            }
+            if !rejected.isEmpty { metrics.rejected(.invalidEvent, count: rejected.count) }
+            if events.isEmpty {
+                throw IntakeError.invalidBody(batch.isEmpty ? "the batch is empty" : "no event in the batch was acceptable")
+            }
+        }
+        try await store(events)
+        metrics.accepted(app: app, count: events.count)
+        if rejected.isEmpty {
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: Self.success))
+        }
+        let summary: JSONValue = ["success": true, "accepted": .integer(Int64(events.count)), "rejected": .array(rejected)]
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(summary))))
     }
 
     /// Hands events to the Redis writer and waits until Redis has them.
@@ -121,7 +112,7 @@ struct EventIntake: Sendable {
         }
     }
 
-    private func collectBody(_ request: Request) async throws -> ByteBuffer {
+    private func collectBody(_ request: Request) async throws(IntakeError) -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limits.maxRequestBytes {
             throw IntakeError.tooLarge("request is \(length) bytes; the limit is \(limits.maxRequestBytes)")
         }
@@ -129,6 +120,8 @@ struct EventIntake: Sendable {
             return try await request.body.collect(upTo: limits.maxRequestBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw IntakeError.tooLarge("request is larger than \(limits.maxRequestBytes) bytes")
+        } catch {
+            throw IntakeError.invalidBody("the body could not be read: \(error)")
         }
     }
 

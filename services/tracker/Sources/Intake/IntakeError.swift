@@ -3,8 +3,10 @@ import HTTPTypes
 import Hummingbird
 
 /// A refused request: its status, a code a program can test, and a message a
-/// person can act on. Rendered as `{"success":false,"error":{...}}`.
-struct IntakeError: Error {
+/// person can act on. Handlers throw it; Hummingbird renders it as
+/// `{"success":false,"error":{"code":…,"message":…}}`, and
+/// `IntakeRequestCounting` counts it by code.
+struct IntakeError: Error, HTTPResponseError {
     let status: HTTPResponse.Status
     let code: TrackerMetrics.Rejection
     let message: String
@@ -19,6 +21,10 @@ struct IntakeError: Error {
     }
     static func unavailable(_ message: String) -> IntakeError {
         .init(status: .serviceUnavailable, code: .unavailable, message: message, retryAfterSeconds: 1)
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        response
     }
 
     var response: Response {

@@ -5,15 +5,15 @@ import BeaconCore
 struct WriteKeys: Sendable {
     private let apps: [String: String]
 
-    init(entries: [String]) throws(ConfigError) {
+    init(entries: [String], key setting: String = "tracker.writeKeys") throws(SettingsError) {
         var apps: [String: String] = [:]
         for entry in entries {
             guard let colon = entry.firstIndex(of: ":"), colon != entry.startIndex, entry.index(after: colon) != entry.endIndex else {
-                throw .invalid(key: "tracker.writeKeys", reason: "entry '\(entry)' is not written key:app")
+                throw .invalid(key: setting, value: entry, reason: "is not written key:app")
             }
             apps[String(entry[..<colon])] = String(entry[entry.index(after: colon)...])
         }
-        guard !apps.isEmpty else { throw .invalid(key: "tracker.writeKeys", reason: "no write keys configured") }
+        guard !apps.isEmpty else { throw .missing(key: setting, reason: "no write keys configured") }
         self.apps = apps
     }
 

@@ -1,18 +1,16 @@
 import BeaconCore
 import BeaconRedis
-import Dispatch
 import Foundation
+import Synchronization
 import Logging
-import ServiceLifecycle
-import Atomics
 
-/// Drains the event queue into one Redis Stream on its own thread: many
-/// requests' events go out as one pipeline of XADDs (plus an XLEN to watch the
-/// backlog), and each request is told its outcome once Redis answered.
+/// Drains the event queue into one Redis Stream on a loop thread: many
+/// requests' events go out as one pipeline of XADDs (plus an XLEN to watch
+/// the backlog), and each request is told its outcome once Redis answered.
 /// While Redis is down the writer keeps retrying, and requests that waited
 /// past their deadline are answered 503 (the client retries; nothing that got
 /// a 2xx is ever dropped).
-final class StreamWriter: Service, @unchecked Sendable {
+final class StreamWriter: BlockingLoop {
     struct Settings: Sendable {
         var redisURL: RedisURL
         var stream: String
@@ -22,49 +20,39 @@ final class StreamWriter: Service, @unchecked Sendable {
         var connectTimeout: Duration
     }
 
+    let name = "stream-writer"
     let queue: EventQueue<WriteRequest>
     private let settings: Settings
-    private let readiness: Readiness
+    private let redis: RedisClient
+    private let redisReady: ReadinessCondition
+    private let backlogReady: ReadinessCondition
     private let metrics: TrackerMetrics
     private let logger: Logger
-    private let stopping = ManagedAtomic(false)
-    private let backlogFull = ManagedAtomic(false)
-    private var connection: RedisConnection?  // writer thread only
-    private var retryBatch: [WriteRequest] = []  // writer thread only
+    private let backlogFull = Atomic<Bool>(false)
 
-    init(settings: Settings, queue: EventQueue<WriteRequest>, readiness: Readiness, metrics: TrackerMetrics, logger: Logger) {
+    init(settings: Settings, queue: EventQueue<WriteRequest>, context: ServiceContext, metrics: TrackerMetrics) {
         self.settings = settings
         self.queue = queue
-        self.readiness = readiness
         self.metrics = metrics
-        self.logger = logger
-        readiness.register("redis", reason: "not connected yet")
+        self.logger = context.logger
+        redis = RedisClient(url: settings.redisURL, timeout: settings.connectTimeout)
+        redisReady = context.condition("redis", reason: "not connected yet")
+        backlogReady = context.condition("backlog")
+        backlogReady.ready()
     }
 
     /// Read by request handlers: refuse intake while the stream's backlog is at its bound.
     var isBacklogFull: Bool { backlogFull.load(ordering: .relaxed) }
 
-    func run() async throws {
-        let finished = AsyncStream<Void>.makeStream()
-        let thread = Thread { [self] in
-            self.loop()
-            finished.continuation.finish()
-        }
-        thread.name = "beacon-stream-writer"
-        thread.start()
-        try? await gracefulShutdown()
-        stopping.store(true, ordering: .releasing)
-        for await _ in finished.stream {}
-    }
+    func wake() { queue.wakeConsumer() }
 
-    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
-
-    private func loop() {
-        var backoff = Duration.milliseconds(50)
+    func run(_ control: LoopControl) -> LoopOutcome {
+        var retry: [WriteRequest] = []
+        var backoff = Backoff(initial: .milliseconds(50), maximum: .seconds(2))
         while true {
-            let stop = isStopping
-            var batch = retryBatch
-            retryBatch = []
+            let stopping = control.isStopping
+            var batch = retry
+            retry = []
             var events = batch.reduce(0) { $0 + $1.events.count }
             while events < settings.maxPipelineEvents, let request = queue.pop() {
                 batch.append(request)
@@ -72,40 +60,47 @@ final class StreamWriter: Service, @unchecked Sendable {
             }
             metrics.bufferedEvents.record(queue.count)
             if batch.isEmpty {
-                if stop { return }
+                if stopping { return .finished }
                 queue.waitForElements(timeout: .seconds(1))
                 if queue.count == 0 { heartbeat() }
                 continue
             }
             do {
                 try write(batch)
-                backoff = .milliseconds(50)
+                backoff.reset()
             } catch {
-                connection = nil
-                readiness.markNotReady("redis", reason: "\(error)")
-                metrics.redisUp.record(0)
+                redisDown(error)
                 logger.warning("redis write failed; retrying", metadata: ["error": "\(error)", "events": "\(events)"])
-                retryBatch = failExpired(batch)
-                if stop && retryBatch.isEmpty && queue.count == 0 { return }
-                Thread.sleep(forTimeInterval: Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18)
-                backoff = min(backoff * 2, .seconds(2))
+                // Once stopping, nobody waits longer: what Redis did not take is refused (503).
+                retry = failExpired(batch, all: stopping)
+                if stopping {
+                    let refused = refuseQueued()
+                    return refused + batch.count == 0 ? .finished
+                        : .leftUndone("\(batch.count + refused) request(s) answered 503: Redis unavailable at shutdown")
+                }
+                backoff.wait(control)
             }
         }
     }
 
-    private func connectedRedis() throws(RedisError) -> RedisConnection {
-        if let connection { return connection }
-        let fresh = try RedisConnection(url: settings.redisURL, timeout: settings.connectTimeout)
-        connection = fresh
-        readiness.markReady("redis")
-        metrics.redisUp.record(1)
-        logger.info("connected to redis", metadata: ["redis": "\(settings.redisURL)"])
-        return fresh
+    private func write(_ batch: [WriteRequest]) throws(RedisError) {
+        let started = ContinuousClock.now
+        let (outcomes, length) = try redis.withConnection { redis throws(RedisError) in
+            try pipeline(batch, on: redis)
+        }
+        markConnected()
+        metrics.writeDuration.recordElapsed(since: started)
+        updateBacklog(length)
+        for (request, outcome) in zip(batch, outcomes) {
+            if case .unavailable(let message) = outcome {
+                logger.error("redis refused events", metadata: ["error": "\(message)"])
+            }
+            answer(request, outcome)
+        }
     }
 
-    private func write(_ batch: [WriteRequest]) throws(RedisError) {
-        let redis = try connectedRedis()
-        let started = ContinuousClock.now
+    /// One round trip: every event's XADD, then XLEN; the outcome per request.
+    private func pipeline(_ batch: [WriteRequest], on redis: RedisConnection) throws(RedisError) -> ([WriteRequest.Outcome], Int64) {
         let stream = Array(settings.stream.utf8)
         let xadd = Array("XADD".utf8), star = Array("*".utf8), field = Array(StreamEntry.eventField.utf8)
         for request in batch {
@@ -123,15 +118,7 @@ final class StreamWriter: Service, @unchecked Sendable {
             }
             outcomes.append(outcome)
         }
-        let length = try redis.readReply().integer ?? 0
-        metrics.writeDuration.recordElapsed(since: started)
-        updateBacklog(length)
-        for (request, outcome) in zip(batch, outcomes) {
-            if case .unavailable(let message) = outcome {
-                logger.error("redis refused events", metadata: ["error": "\(message)"])
-            }
-            answer(request, outcome)
-        }
+        return (outcomes, try redis.readReply().integer ?? 0)
     }
 
     private func answer(_ request: WriteRequest, _ outcome: WriteRequest.Outcome) {
@@ -142,40 +129,59 @@ final class StreamWriter: Service, @unchecked Sendable {
     /// Keeps readiness and the backlog gauge true while no events arrive.
     private func heartbeat() {
         do {
-            let redis = try connectedRedis()
             let length = try redis.command(["XLEN", settings.stream]).checked().integer ?? 0
+            markConnected()
             updateBacklog(length)
         } catch {
-            connection = nil
-            readiness.markNotReady("redis", reason: "\(error)")
-            metrics.redisUp.record(0)
+            redisDown(error)
         }
+    }
+
+    private func markConnected() {
+        guard !redisReady.isReady else { return }
+        redisReady.ready()
+        metrics.redisUp.record(1)
+    }
+
+    private func redisDown(_ error: RedisError) {
+        redisReady.notReady("\(error)")
+        metrics.redisUp.record(0)
     }
 
     private func updateBacklog(_ length: Int64) {
         metrics.streamLength.record(length)
         let full = length >= settings.maxStreamLength
-        if backlogFull.exchange(full, ordering: .relaxed) != full {
-            if full {
-                readiness.markNotReady("backlog", reason: "stream \(settings.stream) holds \(length) events (limit \(settings.maxStreamLength))")
-                logger.warning("stream backlog at its limit; refusing new events", metadata: ["length": "\(length)"])
-            } else {
-                readiness.markReady("backlog")
-            }
+        guard backlogFull.exchange(full, ordering: .relaxed) != full else { return }
+        if full {
+            backlogReady.notReady("stream \(settings.stream) holds \(length) events (limit \(settings.maxStreamLength))")
+            logger.warning("stream backlog at its limit; refusing new events", metadata: ["length": "\(length)"])
+        } else {
+            backlogReady.ready()
         }
     }
 
-    /// Answers 503 to requests whose client has waited long enough; keeps the rest for the next attempt.
-    private func failExpired(_ batch: [WriteRequest]) -> [WriteRequest] {
+    /// Answers 503 to requests whose client has waited long enough (`all`:
+    /// to every one); keeps the rest for the next attempt.
+    private func failExpired(_ batch: [WriteRequest], all: Bool) -> [WriteRequest] {
         let now = ContinuousClock.now
         var kept: [WriteRequest] = []
         for request in batch {
-            if request.deadline <= now || isStopping {
+            if all || request.deadline <= now {
                 answer(request, .unavailable("redis unavailable"))
             } else {
                 kept.append(request)
             }
         }
         return kept
+    }
+
+    /// Answers 503 to everything still queued; returns how many.
+    private func refuseQueued() -> Int {
+        var count = 0
+        while let request = queue.pop() {
+            answer(request, .unavailable("the tracker is shutting down and Redis is unavailable"))
+            count += 1
+        }
+        return count
     }
 }

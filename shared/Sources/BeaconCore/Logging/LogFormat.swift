@@ -1,6 +1,7 @@
 import ArgumentParser
 
-public enum LogFormat: String, Sendable, ExpressibleByArgument, CaseIterable {
+/// `--log-format` / `log.format`: one JSON object a line, or plain text.
+public enum LogFormat: String, Sendable, ExpressibleByArgument, CaseIterable, SettingChoice {
     case json
     case text
 }

@@ -1,0 +1,75 @@
+import BeaconCore
+import BeaconRedis
+import BeaconTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import ConsumersService
+
+/// The consumers' HTTP routes in process: `/stats` against the real Redis,
+/// its refusals, and the operational routes.
+@Suite struct ConsumersRoutesTests {
+    let app = "routes-\(UUID().uuidString.prefix(8).lowercased())"
+
+    func application(redis url: String) throws -> some ApplicationProtocol {
+        let readiness = Readiness()
+        readiness.register("kafka rules", reason: "no partitions assigned")
+        return Application(router: Consumers.makeRouter(readiness: readiness, stats: StatsQuery(redis: RedisClient(url: try RedisURL(url)))))
+    }
+
+    @Test func statsAnswersFromTheCountersInRedis() async throws {
+        let redis = try RedisClient(url: RedisURL(TestEnvironment.redisURL()))
+        let minute = MinuteBucket.minute(of: Date())
+        _ = try redis.pipeline([
+            ["HINCRBY", MinuteBucket.key(app: app, minute: minute), "total", "3"],
+            ["HINCRBY", MinuteBucket.key(app: app, minute: minute), "event:Order", "2"],
+            ["HINCRBY", MinuteBucket.key(app: app, minute: minute), "country:DE", "3"],
+        ])
+        try await application(redis: TestEnvironment.redisURL()).test(.router) { client in
+            try await client.execute(uri: "/stats?app=\(app)", method: .get) { response in
+                #expect(response.status == .ok)
+                let body = try JSONParser.parse(response.body.readableBytesView)
+                #expect(body["totals"]?["total"] == 3)
+                #expect(body["totals"]?["events"]?["Order"] == 2)
+                #expect(body["totals"]?["countries"]?["DE"] == 3)
+            }
+        }
+    }
+
+    @Test func badStatsQueriesAreRefusedWithTheReason() async throws {
+        try await application(redis: TestEnvironment.redisURL()).test(.router) { client in
+            for (query, reason) in [
+                ("", "app is required"), ("?app=x&from=yesterday", "neither an ISO-8601 time nor epoch seconds"),
+                ("?app=x&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from must not be after to"),
+                ("?app=x&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", "minutes per query"),
+            ] {
+                try await client.execute(uri: "/stats\(query)", method: .get) { response in
+                    #expect(response.status == .badRequest, "\(query)")
+                    #expect(String(buffer: response.body).contains(reason), "\(query): \(String(buffer: response.body))")
+                }
+            }
+        }
+    }
+
+    @Test func statsSaysSoWhenRedisIsAway() async throws {
+        try await application(redis: "redis://127.0.0.1:1").test(.router) { client in
+            try await client.execute(uri: "/stats?app=x", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body).contains("counters unavailable"))
+            }
+        }
+    }
+
+    @Test func operationalRoutesNameWhatIsNotReady() async throws {
+        try await application(redis: TestEnvironment.redisURL()).test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let body = try JSONParser.parse(response.body.readableBytesView)
+                #expect(body["failing"]?["kafka rules"] == "no partitions assigned")
+            }
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+}

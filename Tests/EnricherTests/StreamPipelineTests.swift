@@ -1,0 +1,74 @@
+import BeaconCore
+import BeaconGeoIP
+import BeaconKafka
+import BeaconRedis
+import BeaconTestSupport
+import Foundation
+import Logging
+import Testing
+@testable import EnricherService
+
+/// The enricher pipeline's step, in process, on the real Redis and Kafka:
+/// entries are read, enriched, produced, and acknowledged in Redis only once
+/// Kafka confirmed them; an invalid one goes to the invalid topic.
+@Suite(.timeLimit(.minutes(2))) struct StreamPipelineTests {
+    let run = UUID().uuidString.lowercased().prefix(8).description
+
+    @Test func stepsMoveEntriesToKafkaAndAcknowledgeThemOnlyAfterDelivery() async throws {
+        let brokers = try TestEnvironment.kafkaBrokers()
+        let topic = "step.events.\(run)", invalidTopic = "step.invalid.\(run)", stream = "step:\(run)"
+        try KafkaAdmin.createTopics(brokers: brokers, topics: [(topic, 2), (invalidTopic, 1)], timeoutMs: 10_000)
+        let redisURL = try RedisURL(TestEnvironment.redisURL())
+        let redis = RedisClient(url: redisURL)
+        defer { _ = try? redis.command(["DEL", stream]) }
+        let good = (0..<20).map { index -> [UInt8] in
+            JSONWriter.bytes(["type": "track", "event": "Step", "userId": .string("u\(index % 3)"), "messageId": .string("\(run)-\(index)"),
+                              "writeKey": "wk", "app": "shop", "receivedAt": "2026-12-01T10:00:00.000Z",
+                              "context": ["ip": "81.2.69.160", "userAgent": "curl/8.0"]])
+        }
+        let invalid = JSONWriter.bytes(["type": "track", "messageId": .string("\(run)-bad"), "writeKey": "wk"])  // no event name, no user
+        for value in good + [invalid] {
+            _ = try redis.withConnection { connection throws(RedisError) in
+                try connection.append([Array("XADD".utf8), Array(stream.utf8), Array("*".utf8), Array(StreamEntry.eventField.utf8), value])
+                return try connection.readReply().checked()
+            }
+        }
+
+        let logger = Logger(label: "test")
+        let sender = try KafkaSender(config: KafkaProducerConfig(brokers: brokers), name: "step", drainTimeout: .seconds(5), logger: logger)
+        let database = try GeoIPDatabase(path: try TestEnvironment.geoipDatabase())
+        let pipeline = StreamPipeline(
+            name: "step", source: StreamSource.Settings(
+                url: redisURL, stream: stream, group: "step-\(run)", consumer: "c1", readCount: 8, blockMs: 10, claimIdleMs: 60_000,
+                timeout: .seconds(2)),
+            sender: sender,
+            enricher: EventEnricher(geo: GeoEnrichment(database: database, cacheSize: 10), device: DeviceEnrichment(parser: try UserAgentParser(), cacheSize: 10)),
+            settings: .init(topic: topic, invalidTopic: invalidTopic, maxInFlight: 1_000, claimInterval: .seconds(60)),
+            metrics: EnricherMetrics(), context: ServiceContext(name: "enricher", logger: logger))
+        var state = pipeline.makeState()
+
+        // One step reads one page (8 entries) and produces it; nothing is acknowledged before Kafka says so.
+        try pipeline.step(&state)
+        #expect(state.forwarder.inFlight == 8)
+        let pending = try redis.command(["XPENDING", stream, "step-\(run)"]).checked().elements?.first?.integer
+        #expect(pending == 8)
+
+        // Stepping on moves the rest and acknowledges (XACK + XDEL) as deliveries come back.
+        try await Await.condition("every entry acknowledged and deleted", timeout: .seconds(60)) {
+            try pipeline.step(&state)
+            let length = try redis.command(["XLEN", stream]).checked().integer
+            return state.forwarder.inFlight == 0 && length == 0
+        }
+
+        let events = try KafkaCollector(topic: topic) { ($0["messageId"] as? String)?.hasPrefix(run) == true }
+        try await events.collect(messageIds: Set((0..<20).map { "\(run)-\($0)" }))
+        #expect(events.duplicates == 0)
+        let first = try #require(events.messages.first)
+        #expect((first.json["enrichment"] as? [String: Any])?["geo"] != nil)
+        #expect(String(decoding: first.message.key ?? [], as: UTF8.self).hasPrefix("wk:u"))
+        let invalids = try KafkaCollector(topic: invalidTopic) { (($0["payload"] as? [String: Any])?["messageId"] as? String) == "\(run)-bad" }
+        try await invalids.collect(until: "the invalid event") { !$0.messages.isEmpty }
+        #expect((invalids.messages[0].json["reason"] as? String)?.isEmpty == false)
+        await sender.close()
+    }
+}

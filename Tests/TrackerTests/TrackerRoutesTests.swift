@@ -1,0 +1,113 @@
+import BeaconCore
+import BeaconRedis
+import BeaconTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+@testable import TrackerService
+
+/// The tracker's routes in process (HummingbirdTesting's router framework),
+/// for every answer that needs no Redis: refusals and the operational routes.
+@Suite struct TrackerRoutesTests {
+    static func application() throws -> some ApplicationProtocol {
+        let context = ServiceContext(name: "tracker", logger: Logger(label: "test"))
+        let metrics = TrackerMetrics(apps: ["shop"])
+        let queue = EventQueue<WriteRequest>(capacity: 100)
+        let writer = StreamWriter(
+            settings: .init(redisURL: try RedisURL("redis://127.0.0.1:1"), stream: "s", maxStreamLength: 10, maxPipelineEvents: 10,
+                            connectTimeout: .milliseconds(100)),
+            queue: queue, context: context, metrics: metrics)
+        let intake = EventIntake(
+            writeKeys: try WriteKeys(entries: ["key1:shop"]), limits: IntakeLimits(maxEventBytes: 200, maxRequestBytes: 1_000, maxBatchEvents: 3),
+            clientAddress: ClientAddress(trustedProxies: []), queue: queue, writer: writer, metrics: metrics)
+        return Application(router: Tracker.makeRouter(intake: intake, readiness: context.readiness))
+    }
+
+    static let json: HTTPFields = [.contentType: "application/json", .authorization: "Basic " + Data("key1:".utf8).base64EncodedString()]
+
+    func error(_ response: TestResponse) -> (code: String?, message: String?) {
+        guard let body = try? JSONParser.parse(response.body.readableBytesView) else {
+            Issue.record("not JSON: \(String(buffer: response.body))")
+            return (nil, nil)
+        }
+        #expect(body["success"] == false)
+        return (body["error"]?["code"]?.stringValue, body["error"]?["message"]?.stringValue)
+    }
+
+    @Test func operationalRoutes() async throws {
+        try await Self.application().test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
+            }
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                // The writer never ran: Redis is named as what is missing.
+                #expect(response.status == .serviceUnavailable)
+                let body = try JSONParser.parse(response.body.readableBytesView)
+                #expect(body["ready"] == false)
+                #expect(body["failing"]?["redis"] == "not connected yet")
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            }
+        }
+    }
+
+    @Test func refusalsAreJSONWithTheirStatusAndCode() async throws {
+        try await Self.application().test(.router) { client in
+            try await client.execute(uri: "/v1/track", method: .post, headers: [.contentType: "text/xml"], body: ByteBuffer(string: "<x/>")) {
+                #expect($0.status == .unsupportedMediaType)
+                #expect(error($0).code == "unsupported_media_type")
+            }
+            try await client.execute(uri: "/v1/track", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: #"{"event":"E"}"#)) {
+                #expect($0.status == .unauthorized)
+                #expect(error($0).message?.contains("no write key") == true)
+            }
+            try await client.execute(uri: "/v1/track", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: #"{"writeKey":"nope","event":"E"}"#)) {
+                #expect($0.status == .unauthorized)
+                #expect(error($0).message == "unknown write key")
+            }
+            try await client.execute(uri: "/v1/track", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"event": "#)) {
+                #expect($0.status == .badRequest)
+                #expect(error($0).code == "invalid_json")
+            }
+            try await client.execute(uri: "/v1/track", method: .post, headers: Self.json, body: ByteBuffer(string: "[1,2]")) {
+                #expect($0.status == .badRequest)
+                #expect(error($0).message == "the body must be a JSON object")
+            }
+            let big = #"{"event":"E","properties":{"x":""# + String(repeating: "a", count: 300) + #""}}"#
+            try await client.execute(uri: "/v1/track", method: .post, headers: Self.json, body: ByteBuffer(string: big)) {
+                #expect($0.status == .contentTooLarge)
+                #expect(error($0).code == "too_large")
+            }
+            try await client.execute(uri: "/v1/batch", method: .post, headers: Self.json, body: ByteBuffer(string: String(repeating: " ", count: 2_000))) {
+                #expect($0.status == .contentTooLarge)
+            }
+            try await client.execute(uri: "/v1/batch", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"batch":{}}"#)) {
+                #expect($0.status == .badRequest)
+                #expect(error($0).message?.contains("\"batch\" array") == true)
+            }
+            try await client.execute(uri: "/v1/batch", method: .post, headers: Self.json,
+                                     body: ByteBuffer(string: #"{"batch":[{},{},{},{}]}"#)) {
+                #expect($0.status == .contentTooLarge)
+                #expect(error($0).message == "batch has 4 events; the limit is 3")
+            }
+            try await client.execute(uri: "/v1/batch", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"batch":[1,"x"]}"#)) {
+                #expect($0.status == .badRequest)
+                #expect(error($0).message == "no event in the batch was acceptable")
+            }
+            try await client.execute(uri: "/t/Opened", method: .get) {
+                #expect($0.status == .unauthorized)
+                #expect(error($0).message?.contains("wk=KEY") == true)
+            }
+            try await client.execute(uri: "/v1/nothing", method: .post, headers: Self.json, body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .notFound)
+            }
+        }
+    }
+}

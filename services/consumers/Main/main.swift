@@ -1,0 +1,4 @@
+import BeaconCore
+import ConsumersService
+
+await ServiceCommand<Consumers>.start()

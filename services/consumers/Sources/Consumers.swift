@@ -1,0 +1,81 @@
+import ArgumentParser
+import BeaconCore
+import BeaconKafka
+import BeaconMongo
+import BeaconRedis
+import Hummingbird
+import ServiceLifecycle
+
+/// The consumers: each enabled consumer is its own Kafka consumer group on
+/// its own loop thread; one small HTTP server serves health, metrics and /stats.
+public enum Consumers: ServiceDefinition {
+    public static let name = "consumers"
+    public static let abstract = "Beacon's consumers of beacon.events: the device registry, rules (push requests and webhooks) and counters."
+
+    public struct Options: ParsableArguments, Sendable {
+        @Option(name: .long, help: "Run only these consumers (registry, rules, counters), comma-separated; default: consumers.enabled.")
+        var only: String?
+
+        public init() {}
+    }
+
+    public static func parts(_ settings: ConsumersSettings, options: Options, context: ServiceContext) async throws -> [any Service] {
+        let logger = context.logger
+        let enabled = try settings.enabled(only: options.only)
+        // Rules are checked before anything starts: a malformed file stops start-up.
+        let rules = try enabled.contains(.rules) ? settings.rulesFile.map(RuleSet.load(path:)) ?? .empty : .empty
+        var devices: DeviceStore?
+        if enabled.contains(.registry) || enabled.contains(.rules) {
+            let pool = try MongoClientPool(uri: settings.mongo.url, appName: "beacon-consumers")
+            let store = DeviceStore(collection: pool.collection(database: settings.mongo.database, name: settings.mongo.devices))
+            try store.prepare()
+            devices = store
+        }
+        let redis = RedisClient(url: settings.redisURL)
+        let failedSender = try KafkaSender(
+            config: settings.producer(clientId: "beacon-consumers-failed"), name: "failed-events", drainTimeout: settings.drainTimeout,
+            logger: logger)
+        var senders = [failedSender]
+        var handlers: [any EventHandler] = []
+        for consumer in enabled {
+            switch consumer {
+            case .registry:
+                handlers.append(RegistryHandler(devices: devices!))
+            case .counters:
+                handlers.append(CounterHandler(redis: RedisClient(url: settings.redisURL), retentionSeconds: settings.counterRetentionSeconds))
+            case .rules:
+                let webhooks = WebhookSender(timeout: settings.webhookTimeout, allowPrivate: settings.webhooksAllowPrivate)
+                context.onShutdown { await webhooks.shutdown() }
+                let pushSender = try KafkaSender(
+                    config: settings.producer(clientId: "beacon-consumers-rules"), name: "push-requests",
+                    drainTimeout: settings.drainTimeout, logger: logger)
+                senders.append(pushSender)
+                handlers.append(RulesHandler(
+                    rules: rules, devices: devices!, caps: FrequencyCapStore(redis: RedisClient(url: settings.redisURL)),
+                    writer: PushRequestWriter(sender: pushSender, topics: settings.pushTopics), webhooks: webhooks, logger: logger))
+                logger.info("rules loaded", metadata: ["file": "\(settings.rulesFile ?? "-")", "rules": "\(rules.rules.count)"])
+            }
+        }
+        let failed = FailedEventWriter(sender: failedSender, topic: settings.failedTopic)
+        let loops = handlers.map { handler in
+            KafkaConsumerLoop(
+                name: "consumer-\(handler.name)",
+                settings: settings.consumerLoop(group: settings.groupPrefix + handler.name),
+                handler: EventConsumer(handler: handler, policy: settings.retry, failed: failed, logger: logger),
+                readiness: context.condition("kafka \(handler.name)"), logger: logger)
+        }
+
+        let http = Application(router: makeRouter(readiness: context.readiness, stats: StatsQuery(redis: redis)), configuration: settings.http, logger: logger)
+        logger.info("consumers starting", metadata: ["consumers": "\(enabled.map(\.rawValue))"])
+        // Stopped in reverse: the server, the consumer loops (each finishes the
+        // event in hand and commits), then the senders they wrote through.
+        return senders + [BlockingLoopService(loops, drainTimeout: settings.drainTimeout, logger: logger), http]
+    }
+
+    static func makeRouter(readiness: Readiness, stats: StatsQuery) -> Router<BasicRequestContext> {
+        let router = Router()
+        OperationalRoutes.add(to: router, readiness: readiness)
+        StatsRoute.add(to: router, query: stats)
+        return router
+    }
+}

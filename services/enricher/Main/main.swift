@@ -1,0 +1,4 @@
+import BeaconCore
+import EnricherService
+
+await ServiceCommand<Enricher>.start()

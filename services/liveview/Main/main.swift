@@ -1,0 +1,4 @@
+import BeaconCore
+import LiveViewService
+
+await ServiceCommand<LiveView>.start()

@@ -1,0 +1,4 @@
+import BeaconCore
+import PusherService
+
+await ServiceCommand<Pusher>.start()

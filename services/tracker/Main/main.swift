@@ -1,0 +1,4 @@
+import BeaconCore
+import TrackerService
+
+await ServiceCommand<Tracker>.start()

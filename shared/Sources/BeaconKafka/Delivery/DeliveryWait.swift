@@ -1,0 +1,55 @@
+import Dispatch
+import Synchronization
+
+/// The reports of one awaited send (one message or a batch), filled in by
+/// the sender's poll thread as they come; the sender resumes the waiter,
+/// async or blocked, once all are in.
+final class DeliveryWait: Sendable {
+    private struct State {
+        var reports: [DeliveryReport?]
+        var remaining: Int
+        var continuation: CheckedContinuation<[DeliveryReport], Never>?
+    }
+
+    private let state: Mutex<State>
+    private let done = DispatchSemaphore(value: 0)
+
+    init(count: Int) {
+        state = Mutex(State(reports: Array(repeating: nil, count: count), remaining: count))
+    }
+
+    func record(_ report: DeliveryReport, at index: Int) {
+        let finished = state.withLock { state -> (CheckedContinuation<[DeliveryReport], Never>?, [DeliveryReport])? in
+            guard state.reports[index] == nil else { return nil }
+            state.reports[index] = report
+            state.remaining -= 1
+            guard state.remaining == 0 else { return nil }
+            defer { state.continuation = nil }
+            return (state.continuation, state.reports.map { $0! })
+        }
+        guard let (continuation, reports) = finished else { return }
+        done.signal()
+        continuation?.resume(returning: reports)
+    }
+
+    /// All reports, in the order the messages were given.
+    func reports() async -> [DeliveryReport] {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> [DeliveryReport]? in
+                if state.remaining == 0 { return state.reports.map { $0! } }
+                state.continuation = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// All reports, blocking this thread up to `timeout`; nil when it passed.
+    func reports(timeout: Duration) -> [DeliveryReport]? {
+        let (seconds, attoseconds) = max(.zero, timeout).components
+        let deadline = DispatchTime.now() + .nanoseconds(Int(min(seconds, 86_400)) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+        guard done.wait(timeout: deadline) == .success else { return nil }
+        done.signal()
+        return state.withLock { state in state.remaining == 0 ? state.reports.map { $0! } : nil }
+    }
+}

@@ -1,0 +1,150 @@
+import CMongoc
+
+/// One collection, addressed through a pool: each call pops a client, runs,
+/// and pushes it back, so a `MongoCollection` can be shared freely.
+/// Documents, filters and updates are `MongoDocument`s, written to BSON and
+/// read back from it directly.
+public struct MongoCollection: Sendable {
+    public let pool: MongoClientPool
+    public let database: String
+    public let name: String
+
+    init(pool: MongoClientPool, database: String, name: String) {
+        self.pool = pool
+        self.database = database
+        self.name = name
+    }
+
+    private func withCollection<T>(_ body: (OpaquePointer) throws(MongoError) -> T) throws(MongoError) -> T {
+        try pool.withClient { client throws(MongoError) in
+            let collection = mongoc_client_get_collection(client, database, name)!
+            defer { mongoc_collection_destroy(collection) }
+            return try body(collection)
+        }
+    }
+
+    /// Inserts one document (the server, or libmongoc, adds an `_id` if missing).
+    /// A unique-index violation throws with `isDuplicateKey` and the server's message.
+    public func insert(_ document: MongoDocument) throws(MongoError) {
+        let document = BSONDocument(document)
+        defer { withExtendedLifetime(document) {} }  // alive until libmongoc is done with it
+        try withCollection { collection throws(MongoError) in
+            let reply = BSONDocument()
+            var error = bson_error_t()
+            guard mongoc_collection_insert_one(collection, document.pointer, nil, reply.pointer, &error) else {
+                throw MongoError(error, reply: reply)
+            }
+        }
+    }
+
+    /// Updates the first document matching `filter`, inserting one when none
+    /// matches. `update` is either update operators (`{"$set": {...}}`, via
+    /// updateOne) or a whole replacement document (via replaceOne).
+    ///
+    /// - Returns: how many documents matched (0 or 1) and whether one was inserted.
+    @discardableResult
+    public func upsert(filter: MongoDocument, update: MongoDocument) throws(MongoError) -> (matched: Int, upserted: Bool) {
+        let selector = BSONDocument(filter)
+        defer { withExtendedLifetime(selector) {} }  // alive until libmongoc is done with it
+        let change = BSONDocument(update)
+        defer { withExtendedLifetime(change) {} }  // alive until libmongoc is done with it
+        let options = BSONDocument(["upsert": true])
+        defer { withExtendedLifetime(options) {} }  // alive until libmongoc is done with it
+        let isOperatorUpdate = change.firstKey?.hasPrefix("$") ?? false
+        return try withCollection { collection throws(MongoError) in
+            let reply = BSONDocument()
+            var error = bson_error_t()
+            let ok = isOperatorUpdate
+                ? mongoc_collection_update_one(collection, selector.pointer, change.pointer, options.pointer, reply.pointer, &error)
+                : mongoc_collection_replace_one(collection, selector.pointer, change.pointer, options.pointer, reply.pointer, &error)
+            guard ok else { throw MongoError(error, reply: reply) }
+            let upserted = (reply.int64("upsertedCount") ?? 0) > 0 || reply.contains("upsertedId")
+            return (matched: Int(reply.int64("matchedCount") ?? 0), upserted: upserted)
+        }
+    }
+
+    /// The documents matching `filter`, at most `limit` of them (0: no limit).
+    public func find(_ filter: MongoDocument, limit: Int = 0) throws(MongoError) -> [MongoDocument] {
+        let selector = BSONDocument(filter)
+        defer { withExtendedLifetime(selector) {} }  // alive until libmongoc is done with it
+        let options = BSONDocument(limit > 0 ? ["limit": .int64(Int64(limit))] : [:])
+        defer { withExtendedLifetime(options) {} }  // alive until libmongoc is done with it
+        return try withCollection { collection throws(MongoError) in
+            guard let cursor = mongoc_collection_find_with_opts(collection, selector.pointer, options.pointer, nil) else {
+                throw MongoError(domain: UInt32(MONGOC_ERROR_CURSOR.rawValue), code: 0,
+                                 message: "mongoc_collection_find_with_opts returned no cursor")
+            }
+            defer { mongoc_cursor_destroy(cursor) }
+            var documents: [MongoDocument] = []
+            var document: OpaquePointer?
+            while mongoc_cursor_next(cursor, &document) {
+                if let document { documents.append(BSONDocument.document(document)) }
+            }
+            var error = bson_error_t()
+            var errorReply: OpaquePointer?
+            if mongoc_cursor_error_document(cursor, &error, &errorReply) {
+                throw MongoError(error, reply: errorReply.map { BSONDocument(copying: $0) })
+            }
+            return documents
+        }
+    }
+
+    /// Deletes every document matching `filter`; returns how many.
+    @discardableResult
+    public func deleteMany(_ filter: MongoDocument) throws(MongoError) -> Int {
+        let selector = BSONDocument(filter)
+        defer { withExtendedLifetime(selector) {} }  // alive until libmongoc is done with it
+        return try withCollection { collection throws(MongoError) in
+            let reply = BSONDocument()
+            var error = bson_error_t()
+            guard mongoc_collection_delete_many(collection, selector.pointer, nil, reply.pointer, &error) else {
+                throw MongoError(error, reply: reply)
+            }
+            return Int(reply.int64("deletedCount") ?? 0)
+        }
+    }
+
+    /// How many documents match `filter`.
+    public func count(_ filter: MongoDocument) throws(MongoError) -> Int {
+        let selector = BSONDocument(filter)
+        defer { withExtendedLifetime(selector) {} }  // alive until libmongoc is done with it
+        return try withCollection { collection throws(MongoError) in
+            let reply = BSONDocument()
+            var error = bson_error_t()
+            let count = mongoc_collection_count_documents(collection, selector.pointer, nil, nil, reply.pointer, &error)
+            guard count >= 0 else { throw MongoError(error, reply: reply) }
+            return Int(count)
+        }
+    }
+
+    /// Creates an index (a no-op when an identical one exists). `keys` is the
+    /// key pattern, e.g. `["app": 1, "token": 1]`.
+    ///
+    /// Sent as a `createIndexes` command: libmongoc 1.23 has no
+    /// `mongoc_collection_create_indexes_with_opts`.
+    public func createIndex(keys: MongoDocument, name indexName: String, unique: Bool = false) throws(MongoError) {
+        var index: MongoDocument = ["key": .document(keys), "name": .string(indexName)]
+        if unique { index["unique"] = true }
+        let command = BSONDocument(["createIndexes": .string(name), "indexes": [.document(index)]])
+        defer { withExtendedLifetime(command) {} }  // alive until libmongoc is done with it
+        try withCollection { collection throws(MongoError) in
+            let reply = BSONDocument()
+            var error = bson_error_t()
+            guard mongoc_collection_write_command_with_opts(collection, command.pointer, nil, reply.pointer, &error) else {
+                throw MongoError(error, reply: reply)
+            }
+        }
+    }
+
+    /// Drops the collection with its indexes; dropping one that does not exist is not an error.
+    public func drop() throws(MongoError) {
+        try withCollection { collection throws(MongoError) in
+            var error = bson_error_t()
+            guard mongoc_collection_drop_with_opts(collection, nil, &error) else {
+                let failure = MongoError(error)
+                if failure.code == 26 || failure.message.contains("ns not found") { return }  // NamespaceNotFound
+                throw failure
+            }
+        }
+    }
+}
