@@ -168,6 +168,17 @@ struct MongoTests {
         }
     }
 
+    @Test func whatBSONCannotHoldIsRefusedBeforeAnythingIsSent() throws {
+        try Self.withCollection { _, collection in
+            let key = #expect(throws: MongoError.self) { try collection.insert(["a\u{0}b": 1]) }
+            #expect(key?.kind == .permanent && key?.message.contains("NUL") == true, "\(String(describing: key))")
+            let id = #expect(throws: MongoError.self) { _ = try collection.find(["_id": .objectId("not-an-id")]) }
+            #expect(id?.kind == .permanent && id?.message.contains("ObjectId") == true, "\(String(describing: id))")
+            let count = try collection.count([:])
+            #expect(count == 0)
+        }
+    }
+
     @Test func concurrentUpsertsThroughOnePool() async throws {
         let pool = try MongoClientPool(uri: Self.url(), appName: "beacon-shared-tests")
         let devices = pool.collection(database: Self.database, name: "concurrent_\(UUID().uuidString.prefix(8).lowercased())")

@@ -28,7 +28,7 @@ public enum Consumers: ServiceDefinition {
         if enabled.contains(.registry) || enabled.contains(.rules) {
             let pool = try MongoClientPool(uri: settings.mongo.url, appName: "beacon-consumers")
             let store = DeviceStore(collection: pool.collection(database: settings.mongo.database, name: settings.mongo.devices))
-            try store.prepare()
+            try await BlockingWork.run { try store.prepare() }
             devices = store
         }
         let redis = RedisClient(url: settings.redisURL)

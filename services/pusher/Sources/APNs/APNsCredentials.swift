@@ -1,3 +1,4 @@
+import BeaconCore
 import Crypto
 import Foundation
 
@@ -18,9 +19,11 @@ public enum APNsEnvironment: String, Sendable, CaseIterable {
     public var defaultEndpoint: String { "https://\(host)" }
 }
 
-public struct APNsCredentialsError: Error, CustomStringConvertible, Sendable, Equatable {
+/// Credentials that cannot be used: permanent, no retry reads a key file better.
+public struct APNsCredentialsError: ClassifiedError, Sendable, Equatable {
     public let message: String
     public var description: String { message }
+    public var kind: FailureKind { .permanent }
     init(_ message: String) { self.message = message }
 }
 

@@ -143,3 +143,8 @@ public enum FCMServiceAccountError: Error, Equatable, CustomStringConvertible {
         return .inFile(path: path, self)
     }
 }
+
+extension FCMServiceAccountError: ClassifiedError {
+    /// A service account file that cannot be used stays unusable.
+    public var kind: FailureKind { .permanent }
+}

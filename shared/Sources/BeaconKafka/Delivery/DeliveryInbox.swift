@@ -1,43 +1,42 @@
-import Dispatch
-import Synchronization
+import Foundation
 
 /// Delivery reports for a caller that does not wait per message (the
 /// enricher's hot path): the sender's poll thread adds them, the caller takes
 /// them in batches, sleeping in `wait` while none have come.
-public final class DeliveryInbox: Sendable {
-    private let state = Mutex<(reports: [DeliveryReport], waiting: Bool)>(([], false))
-    private let arrived = DispatchSemaphore(value: 0)
+///
+/// A condition variable, not a semaphore: a semaphore signalled for a waiter
+/// that had just timed out keeps the signal, and enough of them turn every
+/// later wait into a busy loop.
+public final class DeliveryInbox: @unchecked Sendable {
+    // Guarded by `condition`.
+    private var reports: [DeliveryReport] = []
+    private let condition = NSCondition()
 
     public init() {}
 
     public func add(_ report: DeliveryReport) {
-        let wake = state.withLock { state -> Bool in
-            state.reports.append(report)
-            defer { state.waiting = false }
-            return state.waiting
-        }
-        if wake { arrived.signal() }
+        condition.lock()
+        reports.append(report)
+        condition.signal()
+        condition.unlock()
     }
 
     /// Everything received since the last call.
     public func takeAll() -> [DeliveryReport] {
-        state.withLock { state in
-            defer { state.reports.removeAll(keepingCapacity: true) }
-            return state.reports
-        }
+        condition.lock()
+        defer { condition.unlock() }
+        let taken = reports
+        reports.removeAll(keepingCapacity: true)
+        return taken
     }
 
-    /// Waits up to `timeout` for a report to arrive (returns at once when
-    /// some are there); may return early without one.
+    /// Waits up to `timeout` for a report to arrive; returns at once when
+    /// some are there.
     public func wait(timeout: Duration) {
-        let mustWait = state.withLock { state -> Bool in
-            guard state.reports.isEmpty else { return false }
-            state.waiting = true
-            return true
-        }
-        guard mustWait else { return }
         let (seconds, attoseconds) = max(.zero, timeout).components
-        _ = arrived.wait(timeout: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
-        state.withLock { $0.waiting = false }
+        let deadline = Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
+        condition.lock()
+        while reports.isEmpty, condition.wait(until: deadline) {}
+        condition.unlock()
     }
 }

@@ -72,7 +72,7 @@ public final class MongoClientPool: @unchecked Sendable {
     /// the server answers `ok: 0` (with its `errmsg`) or cannot be reached.
     @discardableResult
     public func runCommand(database: String, command: MongoDocument) throws(MongoError) -> MongoDocument {
-        let commandDocument = BSONDocument(command)
+        let commandDocument = try BSONDocument(command)
         defer { withExtendedLifetime(commandDocument) {} }  // alive until libmongoc is done with it
         return try withClient { client throws(MongoError) in
             let reply = BSONDocument()

@@ -26,7 +26,7 @@ public struct MongoCollection: Sendable {
     /// Inserts one document (the server, or libmongoc, adds an `_id` if missing).
     /// A unique-index violation throws with `isDuplicateKey` and the server's message.
     public func insert(_ document: MongoDocument) throws(MongoError) {
-        let document = BSONDocument(document)
+        let document = try BSONDocument(document)
         defer { withExtendedLifetime(document) {} }  // alive until libmongoc is done with it
         try withCollection { collection throws(MongoError) in
             let reply = BSONDocument()
@@ -44,11 +44,11 @@ public struct MongoCollection: Sendable {
     /// - Returns: how many documents matched (0 or 1) and whether one was inserted.
     @discardableResult
     public func upsert(filter: MongoDocument, update: MongoDocument) throws(MongoError) -> (matched: Int, upserted: Bool) {
-        let selector = BSONDocument(filter)
+        let selector = try BSONDocument(filter)
         defer { withExtendedLifetime(selector) {} }  // alive until libmongoc is done with it
-        let change = BSONDocument(update)
+        let change = try BSONDocument(update)
         defer { withExtendedLifetime(change) {} }  // alive until libmongoc is done with it
-        let options = BSONDocument(["upsert": true])
+        let options = try BSONDocument(["upsert": true])
         defer { withExtendedLifetime(options) {} }  // alive until libmongoc is done with it
         let isOperatorUpdate = change.firstKey?.hasPrefix("$") ?? false
         return try withCollection { collection throws(MongoError) in
@@ -65,9 +65,9 @@ public struct MongoCollection: Sendable {
 
     /// The documents matching `filter`, at most `limit` of them (0: no limit).
     public func find(_ filter: MongoDocument, limit: Int = 0) throws(MongoError) -> [MongoDocument] {
-        let selector = BSONDocument(filter)
+        let selector = try BSONDocument(filter)
         defer { withExtendedLifetime(selector) {} }  // alive until libmongoc is done with it
-        let options = BSONDocument(limit > 0 ? ["limit": .int64(Int64(limit))] : [:])
+        let options = try BSONDocument(limit > 0 ? ["limit": .int64(Int64(limit))] : [:])
         defer { withExtendedLifetime(options) {} }  // alive until libmongoc is done with it
         return try withCollection { collection throws(MongoError) in
             guard let cursor = mongoc_collection_find_with_opts(collection, selector.pointer, options.pointer, nil) else {
@@ -92,7 +92,7 @@ public struct MongoCollection: Sendable {
     /// Deletes every document matching `filter`; returns how many.
     @discardableResult
     public func deleteMany(_ filter: MongoDocument) throws(MongoError) -> Int {
-        let selector = BSONDocument(filter)
+        let selector = try BSONDocument(filter)
         defer { withExtendedLifetime(selector) {} }  // alive until libmongoc is done with it
         return try withCollection { collection throws(MongoError) in
             let reply = BSONDocument()
@@ -106,7 +106,7 @@ public struct MongoCollection: Sendable {
 
     /// How many documents match `filter`.
     public func count(_ filter: MongoDocument) throws(MongoError) -> Int {
-        let selector = BSONDocument(filter)
+        let selector = try BSONDocument(filter)
         defer { withExtendedLifetime(selector) {} }  // alive until libmongoc is done with it
         return try withCollection { collection throws(MongoError) in
             let reply = BSONDocument()
@@ -125,7 +125,7 @@ public struct MongoCollection: Sendable {
     public func createIndex(keys: MongoDocument, name indexName: String, unique: Bool = false) throws(MongoError) {
         var index: MongoDocument = ["key": .document(keys), "name": .string(indexName)]
         if unique { index["unique"] = true }
-        let command = BSONDocument(["createIndexes": .string(name), "indexes": [.document(index)]])
+        let command = try BSONDocument(["createIndexes": .string(name), "indexes": [.document(index)]])
         defer { withExtendedLifetime(command) {} }  // alive until libmongoc is done with it
         try withCollection { collection throws(MongoError) in
             let reply = BSONDocument()

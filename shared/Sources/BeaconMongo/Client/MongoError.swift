@@ -49,7 +49,7 @@ extension MongoError: ClassifiedError {
     /// mismatch, a document that fails validation); transient for the rest
     /// (no server selected, the network, timeouts, a primary stepping down).
     public var kind: FailureKind {
-        if isDuplicateKey { return .permanent }
+        if isDuplicateKey || domain == UInt32(MONGOC_ERROR_BSON.rawValue) { return .permanent }
         guard domain == UInt32(MONGOC_ERROR_SERVER.rawValue) || domain == UInt32(MONGOC_ERROR_QUERY.rawValue)
             || domain == UInt32(MONGOC_ERROR_WRITE_CONCERN.rawValue) else {
             return domain == UInt32(MONGOC_ERROR_COMMAND.rawValue) && code == UInt32(MONGOC_ERROR_COMMAND_INVALID_ARG.rawValue)

@@ -14,8 +14,10 @@ public struct DeviceStore: Sendable {
 
     /// Creates the unique (app, token) index the upserts rely on.
     public func prepare() throws(MongoError) {
-        try collection.createIndex(keys: ["app": 1, "token": 1], name: "app_token", unique: true)
-        try collection.createIndex(keys: ["app": 1, "userId": 1], name: "app_user", unique: false)
+        // int32 keys, as the indexes were first made (from JSON text): the same
+        // name with another key type could be refused as a conflicting index.
+        try collection.createIndex(keys: ["app": .int32(1), "token": .int32(1)], name: "app_token", unique: true)
+        try collection.createIndex(keys: ["app": .int32(1), "userId": .int32(1)], name: "app_user", unique: false)
     }
 
     /// Records a sighting. The token follows whoever uses it now: a token

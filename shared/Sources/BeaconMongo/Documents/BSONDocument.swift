@@ -30,10 +30,12 @@ final class BSONDocument {
         bson_init(pointer)
     }
 
-    /// The BSON of `document`, field by field.
-    convenience init(_ document: MongoDocument) {
+    /// The BSON of `document`, field by field. Throws (permanently) for what
+    /// BSON cannot hold: a key with a NUL, an ObjectId that is not 24 hex
+    /// digits, a document over BSON's size limit.
+    convenience init(_ document: MongoDocument) throws(MongoError) {
         self.init()
-        for field in document.fields { append(field.key, field.value) }
+        for field in document.fields { try append(field.key, field.value) }
     }
 
     /// A copy of a document owned by someone else (e.g. a cursor).
@@ -51,32 +53,38 @@ final class BSONDocument {
 
     // MARK: Building
 
-    func append(_ key: String, _ value: MongoValue) {
+    func append(_ key: String, _ value: MongoValue) throws(MongoError) {
+        guard !key.utf8.contains(0) else { throw Self.invalid("a BSON key cannot contain NUL: \(key.debugDescription)") }
+        let appended: Bool
         switch value {
-        case .double(let number): bson_append_double(pointer, key, -1, number)
-        case .string(let text): bson_append_utf8(pointer, key, -1, text, Int32(text.utf8.count))
+        case .double(let number): appended = bson_append_double(pointer, key, -1, number)
+        case .string(let text):
+            guard !text.utf8.contains(0) else { throw Self.invalid("a BSON string cannot contain NUL (key \(key))") }
+            appended = bson_append_utf8(pointer, key, -1, text, Int32(clamping: text.utf8.count))
         case .document(let document):
             // The child must outlive the call: its deinit frees what `pointer` points at.
-            let child = BSONDocument(document)
-            withExtendedLifetime(child) { _ = bson_append_document(pointer, key, -1, child.pointer) }
+            let child = try BSONDocument(document)
+            appended = withExtendedLifetime(child) { bson_append_document(pointer, key, -1, child.pointer) }
         case .array(let values):
             let array = BSONDocument()
-            for (index, element) in values.enumerated() { array.append(String(index), element) }
-            withExtendedLifetime(array) { _ = bson_append_array(pointer, key, -1, array.pointer) }
-        case .bool(let flag): bson_append_bool(pointer, key, -1, flag)
-        case .null, .unsupported: bson_append_null(pointer, key, -1)
-        case .int32(let number): bson_append_int32(pointer, key, -1, number)
-        case .int64(let number): bson_append_int64(pointer, key, -1, number)
-        case .date(let date): bson_append_date_time(pointer, key, -1, Int64((date.timeIntervalSince1970 * 1000).rounded()))
+            for (index, element) in values.enumerated() { try array.append(String(index), element) }
+            appended = withExtendedLifetime(array) { bson_append_array(pointer, key, -1, array.pointer) }
+        case .bool(let flag): appended = bson_append_bool(pointer, key, -1, flag)
+        case .null, .unsupported: appended = bson_append_null(pointer, key, -1)
+        case .int32(let number): appended = bson_append_int32(pointer, key, -1, number)
+        case .int64(let number): appended = bson_append_int64(pointer, key, -1, number)
+        case .date(let date): appended = bson_append_date_time(pointer, key, -1, Int64((date.timeIntervalSince1970 * 1000).rounded()))
         case .objectId(let hex):
+            guard bson_oid_is_valid(hex, hex.utf8.count) else { throw Self.invalid("not an ObjectId (24 hex digits): \(hex.debugDescription)") }
             var oid = bson_oid_t()
-            if bson_oid_is_valid(hex, hex.utf8.count) {
-                bson_oid_init_from_string(&oid, hex)
-                bson_append_oid(pointer, key, -1, &oid)
-            } else {
-                bson_append_utf8(pointer, key, -1, hex, Int32(hex.utf8.count))
-            }
+            bson_oid_init_from_string(&oid, hex)
+            appended = bson_append_oid(pointer, key, -1, &oid)
         }
+        guard appended else { throw Self.invalid("cannot append \(key): the document would pass BSON's size limit") }
+    }
+
+    private static func invalid(_ message: String) -> MongoError {
+        MongoError(domain: UInt32(MONGOC_ERROR_BSON.rawValue), code: UInt32(MONGOC_ERROR_BSON_INVALID.rawValue), message: message)
     }
 
     // MARK: Reading
