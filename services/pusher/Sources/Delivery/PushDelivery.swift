@@ -7,8 +7,8 @@ import Logging
 /// for removal, and its outcome recorded on the feedback topic.
 struct PushDelivery: Sendable {
     let sender: PushSender
-    let feedback: FeedbackWriter
-    let remover: InvalidTokenRemover
+    /// Where an outcome goes: the feedback topic, and dead tokens to the remover.
+    let feedback: FeedbackWriter, remover: InvalidTokenRemover
     let metrics: PusherMetrics
     let logger: Logger
 

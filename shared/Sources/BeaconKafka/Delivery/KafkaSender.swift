@@ -77,7 +77,7 @@ public final class KafkaSender: Service, Sendable {
     @discardableResult
     public func send(_ messages: [OutgoingMessage]) async throws(KafkaError) -> [DeliveryReport] {
         guard !messages.isEmpty else { return [] }
-        let wait = DeliveryWait(count: messages.count)
+        let wait = DeliveryWait(count: messages.count, blocking: false)
         var next = 0
         while true {
             next = produce(messages, from: next, into: wait)
@@ -94,7 +94,7 @@ public final class KafkaSender: Service, Sendable {
     public func sendAndWait(_ messages: [OutgoingMessage], timeout: Duration = .seconds(60)) throws(KafkaError) -> [DeliveryReport] {
         guard !messages.isEmpty else { return [] }
         let deadline = ContinuousClock.now + timeout
-        let wait = DeliveryWait(count: messages.count)
+        let wait = DeliveryWait(count: messages.count, blocking: true)
         var next = 0
         while true {
             next = produce(messages, from: next, into: wait)
