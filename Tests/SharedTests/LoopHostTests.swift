@@ -67,10 +67,10 @@ import Testing
         #expect(waited >= LoopThread.grace && waited < LoopThread.grace + .seconds(2), "waited \(waited)")
     }
 
-    @Test func stopBlockingWorksOutsideAsyncCode() {
+    @Test func aSecondStopReturnsTheSameOutcome() async {
         let thread = LoopThread(PatientLoop(), drainTimeout: .seconds(5), logger: Self.logger)
-        #expect(thread.stopBlocking() == .finished)
-        #expect(thread.stopBlocking() == .finished, "a second stop returns the same outcome")
+        #expect(await thread.stop() == .finished)
+        #expect(await thread.stop() == .finished, "a second stop returns the same outcome")
     }
 
     @Test func backoffGrowsWithJitterAndItsWaitEndsAtTheStop() async {

@@ -18,8 +18,6 @@ public struct ConsumersSettings: ServiceSettings {
     static let topic = Setting<String>("kafka.topic", default: "beacon.events", "the events consumed", check: SettingCheck.notEmpty)
     static let failedTopic = Setting<String>(
         "kafka.failedTopic", default: "beacon.events.failed", "where an event goes, with its error, when its action failed for good")
-    static let apnsTopic = Setting<String>("kafka.apnsTopic", default: PushPlatform.ios.topic, "push requests for iOS devices")
-    static let fcmTopic = Setting<String>("kafka.fcmTopic", default: PushPlatform.android.topic, "push requests for Android devices")
     static let groupPrefix = Setting<String>("kafka.groupPrefix", default: "beacon-", "consumer groups are <groupPrefix><consumer>")
     static let maxAttempts = Setting<Int>(
         "kafka.maxAttempts", default: 5, "attempts of a transiently failing action before the event is parked", check: SettingCheck.range(1...100))
@@ -34,7 +32,7 @@ public struct ConsumersSettings: ServiceSettings {
     static let drain = ShutdownSettings.drainTimeout(default: 10_000, "how long SIGTERM waits for each consumer to finish the event in hand")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [enabledConsumers]
-        + KafkaConsumerSettings.settings + [topic, failedTopic, apnsTopic, fcmTopic, groupPrefix, maxAttempts, backoffMs]
+        + KafkaConsumerSettings.settings + [topic, failedTopic] + PushTopics.descriptions + [groupPrefix, maxAttempts, backoffMs]
         + MongoSettings.settings + [redisURL, retentionDays, rulesFile, webhookTimeoutMs, webhooksAllowPrivate, drain]
 
     let http: ApplicationConfiguration
@@ -57,7 +55,7 @@ public struct ConsumersSettings: ServiceSettings {
         kafka = try KafkaConsumerSettings(reader)
         topic = try reader(Self.topic)
         failedTopic = try reader(Self.failedTopic)
-        pushTopics = [.ios: try reader(Self.apnsTopic), .android: try reader(Self.fcmTopic)]
+        pushTopics = try PushTopics.read(reader)
         groupPrefix = try reader(Self.groupPrefix)
         retry = ActionRetryPolicy(maxAttempts: try reader(Self.maxAttempts), initialBackoff: try reader(Self.backoffMs).milliseconds)
         mongo = try MongoSettings(reader)

@@ -58,14 +58,13 @@ public struct EnricherSettings: ServiceSettings {
     public init(_ reader: SettingsReader) throws(SettingsError) {
         http = try HTTPSettings.read(reader, port: Self.port, serverName: "beacon-enricher")
         let consumer = try reader.optional(Self.consumer) ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-        var sources: [StreamSource.Settings] = []
-        for url in try RedisURL.list(setting: Self.redisURLs, in: reader) {
-            sources.append(StreamSource.Settings(
-                url: url, stream: try reader(Self.stream), group: try reader(Self.group), consumer: consumer,
-                readCount: try reader(Self.readCount), blockMs: try reader(Self.blockMs), claimIdleMs: try reader(Self.claimIdleMs),
-                timeout: try reader(Self.redisTimeoutMs).milliseconds))
+        // One stream, group and pace for every Redis; only the URL differs.
+        let stream = try reader(Self.stream), group = try reader(Self.group), readCount = try reader(Self.readCount)
+        let blockMs = try reader(Self.blockMs), claimIdleMs = try reader(Self.claimIdleMs), timeout = try reader(Self.redisTimeoutMs).milliseconds
+        sources = try RedisURL.list(setting: Self.redisURLs, in: reader).map { url in
+            StreamSource.Settings(url: url, stream: stream, group: group, consumer: consumer, readCount: readCount, blockMs: blockMs,
+                                  claimIdleMs: claimIdleMs, timeout: timeout)
         }
-        self.sources = sources
         producer = KafkaProducerConfig(
             brokers: try reader(Self.brokers), clientId: "beacon-enricher", compression: try reader(Self.compression),
             lingerMs: try reader(Self.lingerMs), messageTimeoutMs: try reader(Self.messageTimeoutMs),

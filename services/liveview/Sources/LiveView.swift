@@ -14,10 +14,11 @@ public enum LiveView: ServiceDefinition {
         let metrics = LiveViewMetrics()
         let taps = TopicTaps(topics: settings.topics, kafka: settings.kafka, drainTimeout: settings.drainTimeout, logger: context.logger)
         let runner = SessionRunner(taps: taps, queueSize: settings.queueSize, metrics: metrics)
+        let token = AccessToken(settings.token)
         let reachability = KafkaReachability(brokers: settings.kafka.brokers, readiness: context.condition("kafka", reason: "not reached yet"))
         let app = Application(
-            router: makeRouter(token: AccessToken(settings.token), assets: try PageAssets(), metrics: metrics, readiness: context.readiness),
-            server: .http1WebSocketUpgrade(webSocketRouter: makeWebSocketRouter(token: AccessToken(settings.token), runner: runner)),
+            router: makeRouter(token: token, assets: try PageAssets(), metrics: metrics, readiness: context.readiness),
+            server: .http1WebSocketUpgrade(webSocketRouter: makeWebSocketRouter(token: token, runner: runner)),
             configuration: settings.http,
             logger: context.logger
         )

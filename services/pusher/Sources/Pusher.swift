@@ -33,7 +33,7 @@ public enum Pusher: ServiceDefinition {
             drainTimeout: settings.drainTimeout, logger: logger)
         let dispatcher = PushDispatcher(
             settings: .init(
-                loop: settings.kafka.loop(.group(settings.group, topics: PushPlatform.allCases.map { settings.topics[$0] ?? $0.topic })),
+                loop: settings.kafka.loop(.group(settings.group, topics: Array(settings.topics.values))),
                 concurrency: settings.concurrency, maxUnconfirmed: settings.maxUnconfirmed, drainTimeout: settings.drainTimeout),
             delivery: PushDelivery(
                 sender: PushSender(apps: apps, retry: settings.retry, dryRun: settings.dryRun),

@@ -21,8 +21,6 @@ public struct PusherSettings: ServiceSettings {
         check: SettingCheck.positive)
     static let apnsConnections = Setting<Int>(
         "pusher.apnsConnections", default: 2, "HTTP/2 connections per app to APNs", check: SettingCheck.range(1...64))
-    static let apnsTopic = Setting<String>("kafka.apnsTopic", default: PushPlatform.ios.topic, "push requests for iOS devices")
-    static let fcmTopic = Setting<String>("kafka.fcmTopic", default: PushPlatform.android.topic, "push requests for Android devices")
     static let feedbackTopic = Setting<String>("kafka.feedbackTopic", default: "beacon.push.feedback", "where every outcome is reported")
     static let group = Setting<String>("kafka.group", default: "beacon-pusher", "the pusher's consumer group", check: SettingCheck.notEmpty)
     static let drain = ShutdownSettings.drainTimeout(default: 20_000, "how long SIGTERM waits for the sends in flight and their feedback")
@@ -40,7 +38,7 @@ public struct PusherSettings: ServiceSettings {
     static let fcmTokenURL = Setting<String>("fcm.<app>.tokenURL", default: nil, "replaces the service account's token_uri")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port)
-        + KafkaConsumerSettings.settings + [apnsTopic, fcmTopic, feedbackTopic, group] + MongoSettings.settings
+        + KafkaConsumerSettings.settings + PushTopics.descriptions + [feedbackTopic, group] + MongoSettings.settings
         + [dryRun, concurrency, maxUnconfirmed, maxAttempts, backoffMs, apnsConnections, drain, apps]
         + [apnsKeyFile, apnsTeamId, apnsKeyId, apnsBundle, apnsEnvironment, apnsEndpoint, apnsCAFile, fcmAccountFile, fcmEndpoint, fcmTokenURL]
 
@@ -77,7 +75,7 @@ public struct PusherSettings: ServiceSettings {
     public init(_ reader: SettingsReader) throws(SettingsError) {
         http = try HTTPSettings.read(reader, port: Self.port, serverName: "beacon-pusher")
         kafka = try KafkaConsumerSettings(reader)
-        topics = [.ios: try reader(Self.apnsTopic), .android: try reader(Self.fcmTopic)]
+        topics = try PushTopics.read(reader)
         feedbackTopic = try reader(Self.feedbackTopic)
         group = try reader(Self.group)
         mongo = try MongoSettings(reader)

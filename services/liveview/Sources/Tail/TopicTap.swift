@@ -25,8 +25,7 @@ final class TopicTap: KafkaMessageHandler {
             let now = ContinuousClock.now
             let elapsed = now - state.at
             if elapsed >= .milliseconds(900) {
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                state.perSecond = Double(total - state.count) / seconds
+                state.perSecond = Double(total - state.count) / elapsed.inSeconds
                 state = (total, now, state.perSecond)
             }
             return state.perSecond

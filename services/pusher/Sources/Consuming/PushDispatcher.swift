@@ -93,7 +93,7 @@ final class PushDispatcher: Service, KafkaMessageHandler {
         draining.store(true, ordering: .sequentiallyConsistent)
         requestsContinuation.finish()
         while inFlight > 0 {
-            guard drained.wait(timeout: .now() + LoopControl.dispatchInterval(control.drainTimeLeft)) == .success else { break }
+            guard drained.wait(timeout: .now() + control.drainTimeLeft.dispatchInterval) == .success else { break }
         }
         let left = inFlight
         return left == 0 ? .finished : .leftUndone("\(left) push request(s) unfinished; not committed, so the next pusher sends them")

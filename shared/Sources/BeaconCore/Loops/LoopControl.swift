@@ -32,7 +32,7 @@ public final class LoopControl: Sendable {
     @discardableResult
     public func pause(_ duration: Duration) -> Bool {
         guard !isStopping else { return false }
-        _ = wakeUp.wait(timeout: .now() + Self.dispatchInterval(duration))
+        _ = wakeUp.wait(timeout: .now() + duration.dispatchInterval)
         return !isStopping
     }
 
@@ -51,9 +51,4 @@ public final class LoopControl: Sendable {
         if !stopping.exchange(true, ordering: .acquiringAndReleasing) { wakeUp.signal() }
     }
 
-    /// A `Duration` for Dispatch waits (capped at a year).
-    public static func dispatchInterval(_ duration: Duration) -> DispatchTimeInterval {
-        let (seconds, attoseconds) = max(.zero, duration).components
-        return .nanoseconds(Int(min(seconds, 86_400 * 365)) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
-    }
 }

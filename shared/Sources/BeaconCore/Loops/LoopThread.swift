@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -15,7 +14,6 @@ public final class LoopThread: Sendable {
     public let control: LoopControl
     private let logger: Logger
     private let outcome = Mutex<LoopOutcome?>(nil)
-    private let finished = DispatchSemaphore(value: 0)
     private let finishedStream: AsyncStream<Void>
     private let wakeLoop: @Sendable () -> Void
 
@@ -29,7 +27,6 @@ public final class LoopThread: Sendable {
         let thread = Thread { [self] in
             let result = loop.run(control)
             outcome.withLock { $0 = result }
-            finished.signal()
             continuation.finish()
         }
         thread.name = "beacon-\(loop.name)"
@@ -53,16 +50,6 @@ public final class LoopThread: Sendable {
             await group.next()
             group.cancelAll()
         }
-        return report()
-    }
-
-    /// The same, blocking the calling thread (for callers outside async code).
-    @discardableResult
-    public func stopBlocking() -> LoopOutcome? {
-        if let result { return result }
-        requestStop()
-        _ = finished.wait(timeout: .now() + LoopControl.dispatchInterval(control.drainTimeLeft + Self.grace))
-        finished.signal()  // leave it signalled for any later caller
         return report()
     }
 

@@ -25,6 +25,9 @@ final class KafkaClientContext: @unchecked Sendable {
     /// bumping the epoch locally and retrying, and deliveries merely time out.
     let unknownProducerIdStreak = Atomic<Int>(0)
     let unknownProducerIdLine = Mutex<String>("")
+    /// The first delivery that failed with an error only a new producer gets
+    /// past (`requiresProducerRecreation`), e.g. Tansu's PRODUCER_FENCED.
+    let brokenBy = Mutex<KafkaError?>(nil)
 
     /// A consumer's partitions, kept by the rebalance callback (group) or by
     /// `assignAllPartitions`, and who wants to hear of a change.

@@ -86,6 +86,7 @@ public struct KafkaConsumerLoop: BlockingLoop {
         var consumer: KafkaConsumer?
         var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
         var health = ConsumerHealth(subscription: settings.subscription)
+        var messagesSinceReport = 0
         while !control.isStopping {
             guard let current = consumer ?? connect(control: control, backoff: &backoff) else { continue }
             consumer = current
@@ -94,7 +95,13 @@ public struct KafkaConsumerLoop: BlockingLoop {
                 if health.pollFailure != nil, health.probeDue(every: settings.probeInterval) {
                     health.pollFailure = probe(current)
                 }
-                report(health, partitions: current.assignedPartitionCount)
+                // Readiness is looked at when the topic is quiet and every so
+                // many messages, not per message (it takes two locks).
+                messagesSinceReport += 1
+                if message == nil || messagesSinceReport >= 256 {
+                    messagesSinceReport = 0
+                    report(health, partitions: current.assignedPartitionCount)
+                }
                 if let message { handler.handle(message, from: current, control: control) }
             } catch {
                 if let fatal = current.fatalError {

@@ -1,3 +1,4 @@
+import BeaconCore
 import Foundation
 
 /// Delivery reports for a caller that does not wait per message (the
@@ -33,8 +34,7 @@ public final class DeliveryInbox: @unchecked Sendable {
     /// Waits up to `timeout` for a report to arrive; returns at once when
     /// some are there.
     public func wait(timeout: Duration) {
-        let (seconds, attoseconds) = max(.zero, timeout).components
-        let deadline = Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
+        let deadline = Date(timeIntervalSinceNow: max(.zero, timeout).inSeconds)
         condition.lock()
         while reports.isEmpty, condition.wait(until: deadline) {}
         condition.unlock()

@@ -1,3 +1,4 @@
+import BeaconCore
 import Dispatch
 import Synchronization
 
@@ -49,10 +50,8 @@ final class DeliveryWait: Sendable {
 
     /// All reports, blocking this thread up to `timeout`; nil when it passed.
     func reports(timeout: Duration) -> [DeliveryReport]? {
-        let (seconds, attoseconds) = max(.zero, timeout).components
-        let deadline = DispatchTime.now() + .nanoseconds(Int(min(seconds, 86_400)) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
         guard let done else { preconditionFailure("a DeliveryWait made for async waiting was waited for blocking") }
-        guard done.wait(timeout: deadline) == .success else { return nil }
+        guard done.wait(timeout: .now() + timeout.dispatchInterval) == .success else { return nil }
         done.signal()
         return state.withLock { state in state.remaining == 0 ? state.reports.map { $0! } : nil }
     }

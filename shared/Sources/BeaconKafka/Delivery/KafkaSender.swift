@@ -21,9 +21,7 @@ import Darwin
 ///   report, with the caller's token, arrives in `reports`.
 ///
 /// A failed delivery is reported as failed; retrying is the caller's choice.
-/// When the producer fails fatally (librdkafka's fatal errors, a broker that
-/// forgot the idempotent producer's id, see `KafkaProducer.fatalError`, or a
-/// delivery failing with an error that `requiresProducerRecreation`), the
+/// When the producer fails fatally (see `KafkaProducer.fatalError`), the
 /// sender purges it, so that every outstanding message is reported as
 /// failed, and carries on with a new producer of the same configuration.
 ///
@@ -56,12 +54,9 @@ public final class KafkaSender: Service, Sendable {
         let router = DeliveryRouter(inbox: reports, readiness: readiness, metrics: metrics)
         self.router = router
         let logger = logger.with("producer", "\(name)")
-        slot = ProducerSlot(try KafkaProducer(config: config, onDelivery: router.deliver), router: router, metrics: metrics, logger: logger)
+        slot = ProducerSlot(try KafkaProducer(config: config, onDelivery: router.deliver), metrics: metrics, logger: logger)
         thread = LoopThread(PollLoop(name: "kafka-\(name)", slot: slot), drainTimeout: drainTimeout, logger: logger)
     }
-
-    /// Messages queued or in flight and not yet reported.
-    public var outstanding: Int { Int(slot.current.outstanding) }
 
     // MARK: Awaiting deliveries
 
@@ -131,12 +126,6 @@ public final class KafkaSender: Service, Sendable {
         await thread.stop()
     }
 
-    /// `close` for code outside async contexts.
-    @discardableResult
-    public func closeBlocking() -> LoopOutcome? {
-        thread.stopBlocking()
-    }
-
     // MARK: Plumbing
 
     /// Produces from `start` on; returns where a full queue stopped it
@@ -176,8 +165,6 @@ final class DeliveryRouter: Sendable {
     private let readiness: ReadinessCondition?
     private let metrics: SenderMetrics?
     private let failing = Atomic<Bool>(false)
-    /// A delivery failed in a way that only a new producer can get past.
-    let producerBroken = Mutex<KafkaError?>(nil)
 
     init(inbox: DeliveryInbox, readiness: ReadinessCondition?, metrics: SenderMetrics?) {
         self.inbox = inbox
@@ -196,7 +183,6 @@ final class DeliveryRouter: Sendable {
     /// The producer's `onDelivery`, called on the poll thread.
     @Sendable func deliver(_ report: DeliveryReport) {
         if let error = report.error {
-            if error.requiresProducerRecreation { producerBroken.withLock { $0 = error } }
             metrics?.deliveryErrors.increment()
             if !failing.exchange(true, ordering: .relaxed) { metrics?.up.record(0) }
             readiness?.notReady("Kafka deliveries failing: \(error)")
@@ -217,22 +203,17 @@ final class DeliveryRouter: Sendable {
 /// The current producer, replaced after a fatal error.
 final class ProducerSlot: Sendable {
     private let producer: Mutex<KafkaProducer>
-    private let router: DeliveryRouter
     private let metrics: SenderMetrics?
     private let logger: Logger
 
-    init(_ producer: KafkaProducer, router: DeliveryRouter, metrics: SenderMetrics?, logger: Logger) {
+    init(_ producer: KafkaProducer, metrics: SenderMetrics?, logger: Logger) {
         self.producer = Mutex(producer)
-        self.router = router
         self.metrics = metrics
         self.logger = logger
         metrics?.up.record(1)
     }
 
     var current: KafkaProducer { producer.withLock { $0 } }
-
-    /// Why the current producer must be replaced, if it must.
-    var brokenBy: KafkaError? { current.fatalError ?? router.producerBroken.withLock { $0 } }
 
     /// Purges the broken producer (every outstanding message is reported
     /// failed, for its sender to resend) and puts a new one in its place.
@@ -244,7 +225,6 @@ final class ProducerSlot: Sendable {
         do {
             let fresh = try broken.makeReplacement()
             producer.withLock { $0 = fresh }
-            router.producerBroken.withLock { $0 = nil }
             metrics?.replaced.increment()
             return true
         } catch {
@@ -263,13 +243,12 @@ struct PollLoop: BlockingLoop {
     func run(_ control: LoopControl) -> LoopOutcome {
         while !control.isStopping {
             slot.current.poll(timeoutMs: 50)
-            if let fatal = slot.brokenBy, !slot.replace(after: fatal) {
+            if let fatal = slot.current.fatalError, !slot.replace(after: fatal) {
                 control.pause(.seconds(1))
             }
         }
         let producer = slot.current
-        let milliseconds = control.drainTimeLeft.components.seconds * 1_000 + control.drainTimeLeft.components.attoseconds / 1_000_000_000_000_000
-        try? producer.flush(timeoutMs: Int32(clamping: max(0, milliseconds)))
+        try? producer.flush(timeoutMs: Int32(clamping: control.drainTimeLeft.wholeMilliseconds))
         let left = producer.outstanding
         guard left > 0 else { return .finished }
         // Nobody may wait for a report that never comes: fail what is left.

@@ -175,9 +175,18 @@ public final class KafkaProducer: @unchecked Sendable {
     /// `unknownProducerIdRetriesBeforeFatal` such answers with no successful
     /// delivery in between, this returns an `UNKNOWN_PRODUCER_ID` error with
     /// `isFatal` set.
+    ///
+    /// It also reports a delivery that failed with an error only a new
+    /// producer gets past (`requiresProducerRecreation`): after messages timed
+    /// out in flight librdkafka bumps the epoch locally, and a broker that
+    /// does not accept that epoch (Tansu answers PRODUCER_FENCED) refuses
+    /// every later message of this instance.
     public var fatalError: KafkaError? {
         if let fatal = fatalErrorOf(handle) { return fatal }
         let box = context.takeUnretainedValue()
+        if let broken = box.brokenBy.withLock({ $0 }) {
+            return KafkaError(code: broken.code, message: "a delivery failed with \(broken.name), which this producer cannot get past; recreate the producer. \(broken.message)", isFatal: true)
+        }
         guard box.unknownProducerIdStreak.load(ordering: .relaxed) >= Self.unknownProducerIdRetriesBeforeFatal else { return nil }
         let detail = box.unknownProducerIdLine.withLock { $0 }
         return KafkaError(
@@ -240,7 +249,9 @@ private let deliveryReportCallback: @convention(c) (OpaquePointer?, UnsafePointe
         context.unknownProducerIdStreak.store(0, ordering: .relaxed)
     } else {
         let detail = produceErrstr?(message).map { String(cString: $0) }
-        error = KafkaError(m.err, message: detail)
+        let failure = KafkaError(m.err, message: detail)
+        if failure.requiresProducerRecreation { context.brokenBy.withLock { if $0 == nil { $0 = failure } } }
+        error = failure
     }
     context.onDelivery?(DeliveryReport(
         token: UInt64(UInt(bitPattern: m._private)),
