@@ -4,6 +4,7 @@
 #   make test     install, build, start test servers on free ports, swift test
 #   make bench    release build, every figure against this machine's ceiling
 #   make chaos    faults under load, each checked for lost events
+#   make images   every service's image from one release build (docker or podman)
 #   make help     everything else
 #
 # Settings, e.g. `make run TRACKER_PORT=18080 PUSHER_DRY_RUN=false` or
@@ -35,12 +36,12 @@ export TRACKER_PORT ENRICHER_PORT CONSUMERS_PORT PUSHER_PORT LIVEVIEW_PORT REDIS
 export RULES_FILE PUSHER_DRY_RUN LIVEVIEW_TOKEN LOG_LEVEL LOG_FORMAT CONFIG FILTER TEST_ARGS BENCH_ARGS CHAOS_ARGS
 
 PRODUCTS := beacon-tracker beacon-enricher beacon-consumers beacon-pusher beacon-liveview
-# NO_DEPS=1 skips scripts/install-deps.sh for build and release (in an image
-# whose Dockerfile installs the -dev packages itself).
+# NO_DEPS=1 skips scripts/install-deps.sh for build and release (where the
+# -dev packages come from elsewhere).
 DEPS := $(if $(NO_DEPS),,deps)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build release $(addprefix release-,$(PRODUCTS)) run stack test bench chaos settings-table clean distclean
+.PHONY: help deps build release $(addprefix release-,$(PRODUCTS)) run stack test bench chaos images images-local compose-check settings-table clean distclean
 
 help: ## this list
 	@echo "Beacon make targets:"
@@ -55,6 +56,9 @@ help: ## this list
 	@echo "  BENCH_ARGS=--quick|--only tracker,enricher,e2e,pusher (for bench)"
 	@echo "  CHAOS_ARGS=--faults ...|--seed N (for chaos, which runs the CONFIG build)"
 	@echo "  NO_DEPS=1 (build, release: do not run scripts/install-deps.sh)"
+	@echo "  VERSION=<tag> SWIFT_IMAGE=swift:6.3-bookworm RUNTIME_IMAGE=debian:bookworm-slim"
+	@echo "  STATIC_STDLIB=1 (for images, images-local, compose-check)"
+	@echo "  SKIP_IMAGES=1 (test: skip make images-local and make compose-check)"
 
 deps: ## install missing apt/pip packages, librdkafka and GeoLite2 into .deps/
 	bash scripts/install-deps.sh
@@ -64,7 +68,7 @@ build: $(DEPS) ## debug build of all services
 
 release: $(addprefix release-,$(PRODUCTS)) ## release build of every service
 
-# release-beacon-tracker etc.: one service (for the Docker images)
+# release-beacon-tracker etc.: one service
 $(addprefix release-,$(PRODUCTS)): release-%: $(DEPS)
 	swift build -c release --product $*
 
@@ -82,6 +86,15 @@ bench: ## release build; throughput, latency, memory against this machine's ceil
 
 settings-table: build ## write every service's configuration table into README.md
 	@bash scripts/settings-table.sh
+
+images: ## beacon-<service>:VERSION images, one release build (docker, else podman)
+	@bash scripts/images.sh
+
+images-local: ## images, plus the infrastructure's for docker/compose.local.yml
+	@bash scripts/images.sh --local
+
+compose-check: ## docker-compose.yml + compose.local.yml up, events through, down -v
+	@bash scripts/compose-check.sh
 
 chaos: ## the whole stack under load, each fault in turn, checked for lost events
 	@exec bash scripts/chaos.sh

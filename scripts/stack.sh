@@ -57,8 +57,10 @@ stack_starttime() {
 }
 
 # Send TERM to the pids given, wait until they are gone, KILL what is left.
+# Returns 1 when one had to be killed or exited non-zero (the pids must be
+# children of this shell for their status to be known).
 stack_terminate() {
-    local pid deadline alive
+    local pid deadline alive unclean=0 status
     (($# == 0)) && return 0
     for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
     deadline=$((SECONDS + STACK_STOP_TIMEOUT))
@@ -69,11 +71,18 @@ stack_terminate() {
         if ((SECONDS >= deadline)); then
             stack_say "stack: still running after ${STACK_STOP_TIMEOUT}s, killing: ${alive[*]}"
             for pid in "${alive[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+            unclean=1
             break
         fi
         sleep 0.1
     done
-    for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        status=0
+        wait "$pid" 2>/dev/null || status=$?
+        # 127: not a child of this shell, so its status is unknown.
+        ((status == 0 || status == 127)) || unclean=1
+    done
+    return "$unclean"
 }
 
 # True when the pid file FILE ("pid starttime") names a running process.
@@ -171,14 +180,19 @@ stack_wait() {
 }
 
 # Stop everything started through stack_spawn, services first. Idempotent.
+# Returns 1 when a service did not stop cleanly (it was killed, or exited
+# non-zero): the services promise exit 0 on SIGTERM; the servers do not.
 stack_stop() {
-    local tier name pids
+    local tier name pids clean=0
     for tier in service server; do
         pids=()
         for name in "${STACK_NAMES[@]}"; do
             [[ "${STACK_TIER[$name]}" == "$tier" && -n "${STACK_PID[$name]}" ]] && pids+=("${STACK_PID[$name]}")
         done
-        stack_terminate "${pids[@]}"
+        if ! stack_terminate "${pids[@]}" && [[ "$tier" == service ]]; then
+            clean=1
+            stack_say "stack: a service did not stop cleanly (see its log)"
+        fi
         for name in "${STACK_NAMES[@]}"; do
             if [[ "${STACK_TIER[$name]}" == "$tier" ]]; then
                 STACK_PID[$name]=""
@@ -187,7 +201,7 @@ stack_stop() {
         done
     done
     [[ -n "$STACK_DIR" ]] && rm -f "$STACK_DIR/pids/owner"
-    return 0
+    return "$clean"
 }
 
 # Block until a signal arrives (the caller's trap handles it) or one of the
@@ -372,15 +386,17 @@ stack_main() {
     local redis_port="${REDIS_PORT:-6379}" kafka_port="${KAFKA_PORT:-9092}" mongo_port="${MONGO_PORT:-27017}"
     local run_dir="${RUN_DIR:-$STACK_ROOT/.run}"
     bash "$STACK_ROOT/scripts/install-deps.sh"
-    trap 'trap "" INT TERM HUP PIPE; set +e; stack_stop' EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    # A stop that was asked for (Ctrl-C, SIGTERM) is success.
+    trap 'status=$?; trap "" INT TERM HUP PIPE; set +e; stack_stop; exit "$status"' EXIT
+    trap 'exit 0' INT TERM
     trap 'exit 129' HUP
     stack_init "$run_dir"
     stack_check_port "$redis_port" REDIS_PORT
     stack_check_port "$kafka_port" KAFKA_PORT
     stack_check_port "$mongo_port" MONGO_PORT
+    # Fresh, as in make run: the broker and MongoDB keep nothing either.
     STACK_REDIS_DIR="$run_dir/redis"
+    rm -rf "$STACK_REDIS_DIR"
     stack_start_servers "$redis_port" "$kafka_port" "$mongo_port" "$STACK_REDIS_DIR"
     echo
     echo "Local stack is up (Ctrl-C stops it; logs in ${run_dir#"$STACK_ROOT"/}/):"

@@ -2,12 +2,15 @@
 # `make test`: install what is missing, build (debug, with tests), start Redis,
 # Kafka (Tansu) and MongoDB (SecantusDB) on free ports in .test-output/stack/,
 # create the topics and the test GeoIP database, run `swift test` against
-# them, then the short chaos run (bench/chaos.py --short), and stop everything
-# it started, also when a test fails or the run is interrupted. Exits non-zero
-# when a test or the chaos run failed.
+# them, then the short chaos run (bench/chaos.py --short), then every image
+# (make images-local) and the compose stack with them (make compose-check),
+# and stop everything it started, also when a test fails or the run is
+# interrupted. Exits non-zero when a test, the chaos run, an image build or
+# the compose check failed.
 #
 # Settings: FILTER=... (swift test --filter), TEST_ARGS="..." (more swift test
-# arguments), SKIP_BUILD=1 (test what is built).
+# arguments), SKIP_BUILD=1 (test what is built), SKIP_IMAGES=1 (no images and
+# no compose check; also skipped when FILTER picks tests).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -140,6 +143,25 @@ if [[ -z "${FILTER:-}" ]]; then
         ((status != 0)) || status=$chaos_status
     else
         echo "chaos: passed (kill -9 of the enricher, bad-input burst: nothing lost)"
+    fi
+fi
+
+# 6. the images, from one release build, and the compose stack made of them:
+# a broken Dockerfile, a missing runtime library or a wrong healthcheck fails
+# here. The base images and the build cache are kept between runs.
+if [[ -z "${FILTER:-}" && "${SKIP_IMAGES:-0}" != 1 ]]; then
+    images_status=0
+    stack_fg bash "$ROOT/scripts/images.sh" --local || images_status=$?
+    phase_done images
+    if ((images_status == 0)); then
+        stack_fg bash "$ROOT/scripts/compose-check.sh" || images_status=$?
+        phase_done compose-check
+    fi
+    if ((images_status != 0)); then
+        echo "images: FAILED (exit $images_status); logs in .deps/images/logs/" >&2
+        ((status != 0)) || status=$images_status
+    else
+        echo "images: built, and the compose stack passed its check"
     fi
 fi
 exit "$status"

@@ -169,6 +169,12 @@ import Testing
         try await apns.drain()
         #expect(apns.messages.count == 3)
         #expect(Set(apns.messages.compactMap { $0.json["sourceMessageId"] as? String }) == ["\(run)-o1", "\(run)-o2", "\(run)-o3"])
+        // Each capped action is logged at info with its rule and user.
+        let cappedLines = consumers.logLines(containing: "action capped")
+        #expect(cappedLines.count == 2, "\(cappedLines)")
+        for line in cappedLines {
+            #expect(line.contains(#""level":"info""#) && line.contains(#""rule":"order-push""#), "\(line)")
+        }
         #expect(try await consumers.terminate() == 0)
     }
 

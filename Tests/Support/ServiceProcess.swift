@@ -84,6 +84,12 @@ public final class ServiceProcess: @unchecked Sendable {
         return text.split(separator: "\n").map(String.init).filter { $0.contains(#""level":"error""#) || $0.contains(#""level":"critical""#) }
     }
 
+    /// The JSON log lines that contain `text`.
+    public func logLines(containing text: String) -> [String] {
+        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").map(String.init).filter { $0.contains(text) }
+    }
+
     public func logTail(lines: Int = 40) -> String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")

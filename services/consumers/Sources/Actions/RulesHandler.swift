@@ -52,7 +52,12 @@ final class RulesHandler: EventHandler {
                                                   max: cap.max, windowSeconds: cap.windowSeconds)
                     guard admitted else {
                         capped.increment()
-                        logger.debug("frequency cap reached", metadata: ["rule": "\(rule.name)", "user": "\(user)", "messageId": "\(messageId)"])
+                        // Info, not debug: a capped action is a push or webhook
+                        // someone expected and did not get.
+                        logger.info("action capped: frequency cap reached", metadata: [
+                            "rule": "\(rule.name)", "action": "\(index)", "app": "\(app)", "user": "\(user)",
+                            "cap": "\(cap)", "messageId": "\(messageId)",
+                        ])
                         continue
                     }
                 }
