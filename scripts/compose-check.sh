@@ -170,9 +170,15 @@ done
 say "2. $COUNT events sent with curl to $TRACKER/v1/track, each answered 200"
 
 # ---- 3. read back from the broker container, enriched ------------------------
+# The enricher moves them on its own time: read the topic to its end again
+# until all of them are there (exit 3 from the check below: some missing).
 kafka="$(container_of kafka)"
-"$ENGINE" exec "$kafka" beacon-kafka-read beacon.events --timeout 60 >"$LOG_DIR/beacon.events.jsonl" || die "could not read beacon.events in $kafka"
-"$PYTHON" - "$LOG_DIR/beacon.events.jsonl" "$RUN_ID" "$COUNT" <<'EOF' || die "the events read back from $kafka are not what was sent (in $LOG_DIR/beacon.events.jsonl)"
+deadline=$((SECONDS + TIMEOUT))
+while :; do
+    "$ENGINE" exec "$kafka" beacon-kafka-read beacon.events --timeout 60 >"$LOG_DIR/beacon.events.jsonl" \
+        || die "could not read beacon.events in $kafka"
+    check=0
+    "$PYTHON" - "$LOG_DIR/beacon.events.jsonl" "$RUN_ID" "$COUNT" <<'EOF' || check=$?
 import json, sys
 path, run, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 events = [json.loads(line) for line in open(path) if line.strip()]
@@ -180,7 +186,8 @@ mine = {e["messageId"]: e for e in events if e.get("properties", {}).get("run") 
 expected = {f"{run}-{i}" for i in range(1, count + 1)}
 missing = expected - set(mine)
 if missing:
-    sys.exit(f"missing from beacon.events: {sorted(missing)} ({len(events)} messages read)")
+    print(f"compose-check: not yet in beacon.events: {sorted(missing)} ({len(events)} messages read)", file=sys.stderr)
+    sys.exit(3)
 for id, event in sorted(mine.items()):
     enrichment = event.get("enrichment", {})
     geo, device = enrichment.get("geo", {}), enrichment.get("device", {})
@@ -192,6 +199,11 @@ first = mine[min(mine)]
 print(f"compose-check: 3. {len(mine)} events read back from beacon.events, e.g. {first['messageId']}: "
       f"geo {json.dumps(first['enrichment']['geo'].get('countryCode'))}, device {json.dumps(first['enrichment']['device'])}", file=sys.stderr)
 EOF
+    ((check == 0)) && break
+    ((check == 3)) || die "the events read back from $kafka are not what was sent (in $LOG_DIR/beacon.events.jsonl)"
+    ((SECONDS < deadline)) || die "the events sent did not reach beacon.events in ${TIMEOUT}s"
+    sleep 2
+done
 
 # ---- 4. /readyz of every service ---------------------------------------------
 deadline=$((SECONDS + TIMEOUT))

@@ -64,7 +64,12 @@ import Testing
         let outcome = await thread.stop()
         let waited = ContinuousClock.now - started
         #expect(outcome == nil)
-        #expect(waited >= LoopThread.grace && waited < LoopThread.grace + .seconds(2), "waited \(waited)")
+        // Not before drain + grace; and it does return. The upper bound is
+        // loose on purpose: the wait is a Task.sleep on the shared cooperative
+        // pool, which tests in other suites that block it (blocking Kafka and
+        // Redis reads in async tests) can delay by seconds on a loaded
+        // 2-core machine (seen: 12 s, with a compiler running beside the tests).
+        #expect(waited >= LoopThread.grace && waited < LoopThread.grace + .seconds(30), "waited \(waited)")
     }
 
     @Test func aSecondStopReturnsTheSameOutcome() async {

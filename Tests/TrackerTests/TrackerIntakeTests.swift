@@ -48,6 +48,53 @@ import Testing
         try await tracker.terminate()
     }
 
+    /// What analytics.js (the browser SDK) sends: its standard dispatcher posts
+    /// `text/plain` JSON with the write key inside to `/v1/<first letter>`, its
+    /// batching dispatcher posts to `/v1/b` with Basic auth and X-Retry-Count.
+    @Test func theBrowserSDKsShortPathsLandInTheStreamAsTheLongOnes() async throws {
+        let tracker = try await stack.startTracker(extra: ["BEACON_CORS_TESTAPP_ALLOWED_ORIGINS": "https://shop.example.com"])
+        let redis = try RedisConnection(try TestEnvironment.redisURL())
+        defer { _ = try? redis.command(["DEL", stack.stream]) }
+        let origin = "https://shop.example.com"
+        let types = ["t": "track", "i": "identify", "p": "page", "s": "screen", "g": "group", "a": "alias"]
+        for (path, type) in types.sorted(by: { $0.key < $1.key }) {
+            let body = #"{"writeKey":"\#(BeaconStack.writeKey)","userId":"u1","event":"E","groupId":"g","previousId":"p","messageId":"\#(stack.runId)-\#(path)"}"#
+            let reply = try await HTTP.post(
+                "\(tracker.baseURL)/v1/\(path)", body: Data(body.utf8), headers: ["Content-Type": "text/plain;charset=UTF-8", "Origin": origin])
+            #expect(reply.status == 200, "/v1/\(path): \(reply.text)")
+            #expect(reply.header("Access-Control-Allow-Origin") == origin)
+        }
+        let batch = #"{"batch":[{"type":"track","event":"B","userId":"u1","messageId":"\#(stack.runId)-b"}],"sentAt":"2026-01-01T00:00:00Z"}"#
+        let batched = try await HTTP.post(
+            "\(tracker.baseURL)/v1/b", body: Data(batch.utf8),
+            headers: ["Content-Type": "application/json", "Origin": origin, "X-Retry-Count": "2",
+                      "Authorization": "Basic " + Data("\(BeaconStack.writeKey):".utf8).base64EncodedString()])
+        #expect(batched.status == 200, "\(batched.text)")
+        #expect(batched.header("Access-Control-Allow-Origin") == origin)
+
+        // Another app's page is refused, with the CORS header so that the SDK sees why.
+        let elsewhere = try await HTTP.post(
+            "\(tracker.baseURL)/v1/t", body: Data(#"{"writeKey":"\#(BeaconStack.writeKey)","userId":"u1","event":"E"}"#.utf8),
+            headers: ["Content-Type": "text/plain", "Origin": "https://evil.example.net"])
+        #expect(elsewhere.status == 403, "\(elsewhere.text)")
+        #expect(elsewhere.header("Access-Control-Allow-Origin") == "https://evil.example.net")
+        #expect(try (elsewhere.json()["error"] as? [String: Any])?["code"] as? String == "origin_not_allowed")
+
+        let entries = try streamEntries(redis)
+        let byId = Dictionary(entries.compactMap { e in (e["messageId"] as? String).map { ($0, e) } }, uniquingKeysWith: { a, _ in a })
+        for (path, type) in types {
+            let entry = try #require(byId["\(stack.runId)-\(path)"], "/v1/\(path)")
+            #expect(entry["type"] as? String == type, "/v1/\(path)")
+            #expect(entry["app"] as? String == BeaconStack.app)
+        }
+        #expect(byId["\(stack.runId)-b"]?["event"] as? String == "B")
+        #expect(entries.count == 7)
+        let metrics = try await HTTP.get("\(tracker.baseURL)/metrics").text
+        #expect(PrometheusText.value(metrics, "beacon_tracker_retried_requests_total") == 1)
+        #expect(PrometheusText.value(metrics, #"beacon_tracker_requests_rejected_total{reason="origin_not_allowed"}"#) == 1)
+        try await tracker.terminate()
+    }
+
     @Test func pixelAnswersAGifAndRecordsATrackEvent() async throws {
         let tracker = try await stack.startTracker()
         let redis = try RedisConnection(try TestEnvironment.redisURL())

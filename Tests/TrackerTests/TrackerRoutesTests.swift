@@ -56,6 +56,50 @@ import Testing
         }
     }
 
+    /// A browser's preflight for /v1/b (Authorization, X-Retry-Count) is
+    /// answered before routing, and refusals carry the CORS header too.
+    @Test func preflightsAreAnsweredAndEveryAnswerCarriesTheOrigin() async throws {
+        try await Self.application().test(.router) { client in
+            let origin = "https://shop.example.com"
+            try await client.execute(
+                uri: "/v1/b", method: .options,
+                headers: [.origin: origin, .accessControlRequestMethod: "POST", .accessControlRequestHeaders: "authorization,content-type,x-retry-count"]
+            ) { response in
+                #expect(response.status == .noContent)
+                #expect(response.headers[.accessControlAllowOrigin] == origin)
+                let allowed = (response.headers[.accessControlAllowHeaders] ?? "").lowercased()
+                for header in ["authorization", "content-type", "x-retry-count"] {
+                    #expect(allowed.contains(header), "\(header) in \(allowed)")
+                }
+                #expect(response.headers[.accessControlAllowMethods]?.contains("POST") == true)
+                #expect(response.headers[.accessControlMaxAge] == "86400")
+                #expect(response.headers[.accessControlAllowCredentials] == nil)
+            }
+            var headers = Self.json
+            headers[.origin] = origin
+            headers[.authorization] = "Basic " + Data("wrong:".utf8).base64EncodedString()
+            try await client.execute(uri: "/v1/t", method: .post, headers: headers, body: ByteBuffer(string: #"{"event":"E","userId":"u"}"#)) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.accessControlAllowOrigin] == origin)
+                #expect(error(response).code == "unauthorized")
+            }
+            try await client.execute(uri: "/v1/nothing", method: .post, headers: [.origin: origin]) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.accessControlAllowOrigin] == origin)
+            }
+        }
+    }
+
+    @Test func allowedOriginsArePerAppAndNormalised() {
+        let origins = AllowedOrigins(["shop": ["https://Shop.example.com/"], "blog": ["*"]])
+        #expect(origins.allows("https://shop.example.com", app: "shop"))
+        #expect(!origins.allows("https://shop.example.com.evil.net", app: "shop"))
+        #expect(!origins.allows("http://shop.example.com", app: "shop"))
+        #expect(origins.allows("https://anything.test", app: "blog"))
+        #expect(origins.allows("https://anything.test", app: "unconfigured"))
+        #expect(origins.allows(nil, app: "shop"), "a request without Origin is no browser's")
+    }
+
     @Test func refusalsAreJSONWithTheirStatusAndCode() async throws {
         try await Self.application().test(.router) { client in
             try await client.execute(uri: "/v1/track", method: .post, headers: [.contentType: "text/xml"], body: ByteBuffer(string: "<x/>")) {

@@ -13,27 +13,38 @@ public enum Tracker: ServiceDefinition {
         let writer = StreamWriter(settings: settings.writer, queue: queue, context: context, metrics: metrics)
         let intake = EventIntake(
             writeKeys: settings.writeKeys, limits: settings.limits,
-            clientAddress: ClientAddress(trustedProxies: settings.trustedProxies),
+            clientAddress: ClientAddress(trustedProxies: settings.trustedProxies), origins: settings.cors.origins,
             queue: queue, writer: writer, metrics: metrics
         )
         let app = Application(
-            router: makeRouter(intake: intake, readiness: context.readiness), configuration: settings.http, logger: context.logger)
+            router: makeRouter(intake: intake, readiness: context.readiness, cors: settings.cors), configuration: settings.http,
+            logger: context.logger)
         context.logger.info("tracker starting", metadata: ["redis": "\(settings.writer.redisURL)"])
         // The writer first, so it stops last: the server stops taking
         // requests, then the writer drains what they queued.
         return [BlockingLoopService([writer], drainTimeout: settings.drainTimeout, logger: context.logger), app]
     }
 
-    static func makeRouter(intake: EventIntake, readiness: Readiness) -> Router<TrackerRequestContext> {
+    static func makeRouter(intake: EventIntake, readiness: Readiness, cors: CORSPolicy = .open) -> Router<TrackerRequestContext> {
         let router = Router(context: TrackerRequestContext.self)
+        // Before routing, so that a preflight (OPTIONS, which no route takes)
+        // is answered and every answer, 404 included, carries the CORS headers.
+        router.add(middleware: cors.middleware())
         OperationalRoutes.add(to: router, readiness: readiness)
         let counted = router.group().add(middleware: IntakeRequestCounting(metrics: intake.metrics))
         let v1 = counted.group("v1")
         for type in EventType.allCases {
-            v1.post(RouterPath(type.rawValue)) { request, context in try await intake.handle(request, context: context, type: type) }
+            let handler: @Sendable (Request, TrackerRequestContext) async throws -> Response = { request, context in
+                try await intake.handle(request, context: context, type: type)
+            }
+            v1.post(RouterPath(type.rawValue), use: handler)
+            // analytics.js's standard dispatcher: /v1/t, /v1/i, /v1/p, /v1/s, /v1/g, /v1/a.
+            v1.post(RouterPath(String(type.rawValue.prefix(1))), use: handler)
         }
-        v1.post("batch") { request, context in try await intake.handle(request, context: context, type: nil) }
-        v1.post("import") { request, context in try await intake.handle(request, context: context, type: nil) }
+        // /v1/b: analytics.js's batching dispatcher.
+        for path in ["batch", "import", "b"] {
+            v1.post(RouterPath(path)) { request, context in try await intake.handle(request, context: context, type: nil) }
+        }
         let pixel = PixelIntake(intake: intake)
         counted.get("t/:event") { request, context in try await pixel.handle(request, context: context) }
         return router

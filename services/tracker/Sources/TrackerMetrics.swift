@@ -9,6 +9,7 @@ final class TrackerMetrics: Sendable {
         case unsupportedMediaType = "unsupported_media_type"
         case tooLarge = "too_large"
         case unauthorized = "unauthorized"
+        case originNotAllowed = "origin_not_allowed"
         case unavailable = "unavailable"
         case invalidEvent = "invalid_event"
     }
@@ -16,6 +17,9 @@ final class TrackerMetrics: Sendable {
     private let accepted: [String: Counter]
     private let rejected: [Rejection: Counter]
     let requests = Counter(label: "beacon_tracker_requests_total")
+    /// Requests an SDK says it sent before (X-Retry-Count > 0): retries
+    /// rising is the first sign that clients are not getting 2xx.
+    let retriedRequests = Counter(label: "beacon_tracker_retried_requests_total")
     let bufferedEvents = Gauge(label: "beacon_tracker_buffered_events")
     let streamLength = Gauge(label: "beacon_tracker_stream_length")
     let redisUp = Gauge(label: "beacon_tracker_redis_up")

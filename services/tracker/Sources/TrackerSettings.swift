@@ -26,11 +26,18 @@ public struct TrackerSettings: ServiceSettings {
     static let pipelineEvents = Setting<Int>(
         "redis.pipelineEvents", default: 1_000, "events sent to Redis in one pipelined round trip at most", check: SettingCheck.positive)
     static let redisTimeoutMs = Setting<Int>("redis.timeoutMs", default: 2_000, "Redis connect, read and write timeout", check: SettingCheck.positive)
+    static let allowedOrigins = Setting<[String]>(
+        "cors.<app>.allowedOrigins", default: ["*"],
+        "origins whose pages may send the app's events (https://shop.example.com); * for any; others get 403")
+    static let allowCredentials = Setting<Bool>(
+        "cors.allowCredentials", default: false, "answer browsers with Access-Control-Allow-Credentials: true")
+    static let corsMaxAge = Setting<Int>(
+        "cors.maxAgeSeconds", default: 86_400, "how long a browser may keep a preflight's answer", check: SettingCheck.positive)
     static let drain = ShutdownSettings.drainTimeout(default: 10_000, "how long SIGTERM waits for the writer to store what requests queued")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
         writeKeys, trustedProxies, maxEventBytes, maxRequestBytes, maxBatchEvents, bufferEvents, ackTimeoutMs,
-        redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, drain,
+        redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, allowedOrigins, allowCredentials, corsMaxAge, drain,
     ]
 
     let http: ApplicationConfiguration
@@ -39,6 +46,7 @@ public struct TrackerSettings: ServiceSettings {
     let limits: IntakeLimits
     let bufferCapacity: Int
     let writer: StreamWriter.Settings
+    let cors: CORSPolicy
     public let drainTimeout: Duration
 
     public init(_ reader: SettingsReader) throws(SettingsError) {
@@ -53,6 +61,13 @@ public struct TrackerSettings: ServiceSettings {
             redisURL: try RedisURL(setting: Self.redisURL, in: reader), stream: try reader(Self.stream),
             maxStreamLength: try reader(Self.maxStreamLength), maxPipelineEvents: try reader(Self.pipelineEvents),
             connectTimeout: try reader(Self.redisTimeoutMs).milliseconds)
+        var origins: [String: [String]] = [:]
+        for app in writeKeys.appNames {
+            origins[app] = try reader(Self.allowedOrigins.forApp(app))
+        }
+        cors = CORSPolicy(
+            origins: AllowedOrigins(origins), allowCredentials: try reader(Self.allowCredentials),
+            maxAge: .seconds(try reader(Self.corsMaxAge)))
         drainTimeout = try reader(Self.drain).milliseconds
     }
 }

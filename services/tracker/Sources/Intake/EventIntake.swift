@@ -11,6 +11,7 @@ struct EventIntake: Sendable {
     let writeKeys: WriteKeys
     let limits: IntakeLimits
     let clientAddress: ClientAddress
+    var origins = AllowedOrigins([:])
     let queue: EventQueue<WriteRequest>
     let writer: StreamWriter
     let metrics: TrackerMetrics
@@ -28,6 +29,9 @@ struct EventIntake: Sendable {
         }
         let writeKey = try writeKey(request, payload: payload)
         guard let app = writeKeys.app(for: writeKey) else { throw IntakeError.unauthorized("unknown write key") }
+        if let origin = request.headers[.origin], !origins.allows(origin, app: app) {
+            throw IntakeError.originNotAllowed("pages from \(origin) may not send this app's events (cors.\(app).allowedOrigins)")
+        }
         var facts = requestFacts(request, context: context, writeKey: writeKey, app: app)
         var events: [[UInt8]] = []
         var rejected: [JSONValue] = []

@@ -16,6 +16,7 @@ struct IntakeError: Error, HTTPResponseError {
     static func invalidBody(_ message: String) -> IntakeError { .init(status: .badRequest, code: .invalidBody, message: message) }
     static func tooLarge(_ message: String) -> IntakeError { .init(status: .contentTooLarge, code: .tooLarge, message: message) }
     static func unauthorized(_ message: String) -> IntakeError { .init(status: .unauthorized, code: .unauthorized, message: message) }
+    static func originNotAllowed(_ message: String) -> IntakeError { .init(status: .forbidden, code: .originNotAllowed, message: message) }
     static func unsupportedMediaType(_ message: String) -> IntakeError {
         .init(status: .unsupportedMediaType, code: .unsupportedMediaType, message: message)
     }

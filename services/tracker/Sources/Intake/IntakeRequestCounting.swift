@@ -8,6 +8,9 @@ struct IntakeRequestCounting<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         metrics.requests.increment()
+        if let retries = request.headers[CORSPolicy.retryCount].flatMap(Int.init), retries > 0 {
+            metrics.retriedRequests.increment()
+        }
         do {
             return try await next(request, context)
         } catch let error as IntakeError {
