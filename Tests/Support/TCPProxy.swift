@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Glibc
 import Synchronization
 
 /// A TCP proxy on 127.0.0.1 that a test can pause: `pause()` closes every
@@ -19,8 +20,23 @@ public final class TCPProxy: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
 
-    /// Starts listening (again).
+    /// Starts listening (again). The port can stay taken for a moment after a
+    /// pause (gVisor, which runs these tests, refuses the bind while sockets
+    /// of the earlier listener are still closing, SO_REUSEADDR or not), so a
+    /// bind that finds it in use is retried for up to 10 s.
     public func resume() async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                try await listen()
+                return
+            } catch let error as IOError where error.errnoCode == EADDRINUSE && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    private func listen() async throws {
         let target = self.target
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
