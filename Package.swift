@@ -42,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // C libraries, found through pkg-config.
@@ -78,7 +79,8 @@ let package = Package(
         ),
 
         // tracker: public intake, Segment API and pixel -> Redis Stream.
-        .target(name: "TrackerService", dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics],
+        .target(name: "TrackerService",
+                dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics, .product(name: "CompressNIO", package: "compress-nio")],
                 path: "services/tracker/Sources"),
         .executableTarget(name: "beacon-tracker", dependencies: ["TrackerService", "BeaconCore"], path: "services/tracker/Main"),
 
@@ -162,7 +164,8 @@ let package = Package(
                     dependencies: ["BeaconCore", "BeaconRedis", "BeaconKafka", "BeaconGeoIP", "BeaconMongo", "BeaconTestSupport",
                                    .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")],
                     path: "Tests/SharedTests"),
-        .testTarget(name: "TrackerTests", dependencies: ["TrackerService", "BeaconTestSupport", hummingbirdTesting], path: "Tests/TrackerTests"),
+        .testTarget(name: "TrackerTests", dependencies: ["TrackerService", "BeaconTestSupport", hummingbirdTesting,
+                                                         .product(name: "CompressNIO", package: "compress-nio")], path: "Tests/TrackerTests"),
         .testTarget(name: "EnricherTests", dependencies: ["EnricherService", "BeaconTestSupport", "Yams", hummingbirdTesting], path: "Tests/EnricherTests"),
         .testTarget(name: "ConsumersTests", dependencies: ["ConsumersService", "BeaconTestSupport", "BeaconMongo", "BeaconRedis", hummingbirdTesting],
                     path: "Tests/ConsumersTests"),

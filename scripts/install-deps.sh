@@ -20,7 +20,7 @@ VENV="$DEPS/venv"
 
 APT_PACKAGES=(
     redis-server libhiredis-dev librdkafka-dev libmaxminddb-dev
-    libmongoc-dev libbson-dev uap-core chromium pkg-config
+    libmongoc-dev libbson-dev zlib1g-dev uap-core chromium pkg-config
     docker-compose
 )
 if [[ "${1:-}" == --bench ]]; then

@@ -1,6 +1,9 @@
 import BeaconRedis
 import BeaconTestSupport
+import CompressNIO
 import Foundation
+import NIOCore
+import NIOFoundationCompat
 import Testing
 
 /// The tracker as a client sees it, against a real Redis.
@@ -89,6 +92,16 @@ import Testing
         }
         #expect(byId["\(stack.runId)-b"]?["event"] as? String == "B")
         #expect(entries.count == 7)
+        _ = try redis.command(["DEL", stack.stream])
+
+        // A gzip batch, as Segment's HTTP API takes it.
+        var gzipBatch = ByteBuffer(string: #"{"batch":[{"type":"track","event":"Zipped","userId":"u1","messageId":"\#(stack.runId)-z"}]}"#)
+        let zipped = try await HTTP.post(
+            "\(tracker.baseURL)/v1/batch", body: Data(buffer: try gzipBatch.compress(with: .gzip())),
+            headers: ["Content-Type": "application/json", "Content-Encoding": "gzip",
+                      "Authorization": "Basic " + Data("\(BeaconStack.writeKey):".utf8).base64EncodedString()])
+        #expect(zipped.status == 200, "\(zipped.text)")
+        #expect(try streamEntries(redis).map { $0["event"] as? String } == ["Zipped"])
         let metrics = try await HTTP.get("\(tracker.baseURL)/metrics").text
         #expect(PrometheusText.value(metrics, "beacon_tracker_retried_requests_total") == 1)
         #expect(PrometheusText.value(metrics, #"beacon_tracker_requests_rejected_total{reason="origin_not_allowed"}"#) == 1)

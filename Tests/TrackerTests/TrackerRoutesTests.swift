@@ -1,6 +1,7 @@
 import BeaconCore
 import BeaconRedis
 import BeaconTestSupport
+import CompressNIO
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -86,6 +87,40 @@ import Testing
             try await client.execute(uri: "/v1/nothing", method: .post, headers: [.origin: origin]) { response in
                 #expect(response.status == .notFound)
                 #expect(response.headers[.accessControlAllowOrigin] == origin)
+            }
+        }
+    }
+
+    /// A gzip or deflate body is inflated no further than the request limit
+    /// (1,000 bytes here): a zip bomb gets 413, a corrupt body 400, an
+    /// unknown encoding 415, each as JSON.
+    @Test func compressedBodiesAreInflatedWithinTheLimit() async throws {
+        try await Self.application().test(.router) { client in
+            var bomb = ByteBuffer(repeating: UInt8(ascii: " "), count: 400_000)
+            bomb.writeString(#"{"event":"E","userId":"u"}"#)
+            let compressedBomb = try bomb.compress(with: .gzip())
+            #expect(compressedBomb.readableBytes < 1_000, "the compressed bomb fits the request limit")
+            var headers = Self.json
+            headers[.contentEncoding] = "gzip"
+            try await client.execute(uri: "/v1/track", method: .post, headers: headers, body: compressedBomb) { response in
+                #expect(response.status == .contentTooLarge)
+                #expect(error(response).message == "the gzip body inflates to more than 1000 bytes")
+            }
+            try await client.execute(uri: "/v1/track", method: .post, headers: headers, body: ByteBuffer(string: "not gzip at all")) { response in
+                #expect(response.status == .badRequest)
+                #expect(error(response).code == "invalid_body")
+            }
+            headers[.contentEncoding] = "br"
+            try await client.execute(uri: "/v1/track", method: .post, headers: headers, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .unsupportedMediaType)
+                #expect(error(response).message?.contains("Content-Encoding br") == true)
+            }
+            // A well-formed small deflate body gets as far as the write key check.
+            var small = ByteBuffer(string: #"{"event":"E","userId":"u"}"#)
+            headers[.contentEncoding] = "deflate"
+            headers[.authorization] = "Basic " + Data("wrong:".utf8).base64EncodedString()
+            try await client.execute(uri: "/v1/track", method: .post, headers: headers, body: try small.compress(with: .zlib())) { response in
+                #expect(response.status == .unauthorized, "inflated and parsed, then refused for its key")
             }
         }
     }

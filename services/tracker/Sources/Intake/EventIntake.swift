@@ -117,6 +117,11 @@ struct EventIntake: Sendable {
     }
 
     private func collectBody(_ request: Request) async throws(IntakeError) -> ByteBuffer {
+        let encoding = try ContentEncoding(header: request.headers[.contentEncoding])
+        return try encoding.decode(try await collectRawBody(request), limit: limits.maxRequestBytes)
+    }
+
+    private func collectRawBody(_ request: Request) async throws(IntakeError) -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limits.maxRequestBytes {
             throw IntakeError.tooLarge("request is \(length) bytes; the limit is \(limits.maxRequestBytes)")
         }
