@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make compose-check`: the real docker/docker-compose.yml plus the local
 # override docker/compose.local.yml, brought up with `docker compose`,
-# `docker-compose` or podman-compose (PyPI, installed into .deps/venv when
-# podman is the engine), then checked end to end:
+# `docker-compose` or podman-compose (PyPI, in .deps/venv from make deps),
+# then checked end to end:
 #   1. every container with a healthcheck becomes healthy, and the one-shot
 #      kafka-topics exits 0;
 #   2. events sent to the tracker container with curl (the port it publishes)
@@ -48,10 +48,7 @@ if [[ "$ENGINE" == docker ]] && docker compose version >/dev/null 2>&1; then
 elif [[ "$ENGINE" == docker ]] && command -v docker-compose >/dev/null 2>&1; then
     COMPOSE=(docker-compose)
 else
-    if [[ ! -x "$ROOT/.deps/venv/bin/podman-compose" ]]; then
-        say "pip install podman-compose"
-        "$PYTHON" -m pip install -q --disable-pip-version-check podman-compose==1.6.0
-    fi
+    [[ -x "$ROOT/.deps/venv/bin/podman-compose" ]] || die "podman-compose missing: run scripts/install-deps.sh (make deps)"
     COMPOSE=("$ROOT/.deps/venv/bin/podman-compose")
     # podman-compose turns depends_on into `podman run --requires`, and podman
     # 4.3 then fails to start a container whose requirement has one of its own

