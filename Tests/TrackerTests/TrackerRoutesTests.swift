@@ -17,12 +17,15 @@ import Testing
         let metrics = TrackerMetrics(apps: ["shop"])
         let queue = EventQueue<WriteRequest>(capacity: 100)
         let writer = StreamWriter(
-            settings: .init(redisURL: try RedisURL("redis://127.0.0.1:1"), stream: "s", maxStreamLength: 10, maxPipelineEvents: 10,
-                            connectTimeout: .milliseconds(100)),
+            settings: .init(redisURL: try RedisURL("redis://127.0.0.1:1"), stream: "s", overflowStream: "s:overflow", maxStreamLength: 10,
+                            maxPipelineEvents: 10, connectTimeout: .milliseconds(100)),
             queue: queue, context: context, metrics: metrics)
         let intake = EventIntake(
-            writeKeys: try WriteKeys(entries: ["key1:shop"]), limits: IntakeLimits(maxEventBytes: 200, maxRequestBytes: 1_000, maxBatchEvents: 3),
-            clientAddress: ClientAddress(trustedProxies: []), queue: queue, writer: writer, metrics: metrics)
+            writeKeys: try WriteKeys(entries: ["key1:shop"]),
+            reader: PayloadReader(limits: IntakeLimits(maxEventBytes: 200, maxRequestBytes: 1_000, maxBatchEvents: 3)),
+            clientAddress: ClientAddress(trustedProxies: []),
+            admission: EventAdmission(limits: ["shop": RateLimit(eventsPerSecond: 1, burst: 2)], trackedUsers: 10, metrics: metrics),
+            submitter: EventSubmitter(queue: queue, writer: writer, ackTimeout: .milliseconds(100)), metrics: metrics)
         return Application(router: Tracker.makeRouter(intake: intake, readiness: context.readiness))
     }
 

@@ -12,9 +12,10 @@ public enum Tracker: ServiceDefinition {
         let queue = EventQueue<WriteRequest>(capacity: settings.bufferCapacity)
         let writer = StreamWriter(settings: settings.writer, queue: queue, context: context, metrics: metrics)
         let intake = EventIntake(
-            writeKeys: settings.writeKeys, limits: settings.limits,
+            writeKeys: settings.writeKeys, reader: PayloadReader(limits: settings.limits),
             clientAddress: ClientAddress(trustedProxies: settings.trustedProxies), origins: settings.cors.origins,
-            queue: queue, writer: writer, metrics: metrics
+            admission: EventAdmission(limits: settings.rateLimits, trackedUsers: settings.trackedUsers, metrics: metrics),
+            submitter: EventSubmitter(queue: queue, writer: writer, ackTimeout: settings.limits.ackTimeout), metrics: metrics
         )
         let app = Application(
             router: makeRouter(intake: intake, readiness: context.readiness, cors: settings.cors), configuration: settings.http,

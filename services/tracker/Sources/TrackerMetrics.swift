@@ -11,6 +11,7 @@ final class TrackerMetrics: Sendable {
         case unauthorized = "unauthorized"
         case originNotAllowed = "origin_not_allowed"
         case unavailable = "unavailable"
+        case rateLimited = "rate_limited"
         case invalidEvent = "invalid_event"
     }
 
@@ -25,7 +26,25 @@ final class TrackerMetrics: Sendable {
     let redisUp = Gauge(label: "beacon_tracker_redis_up")
     let writeDuration = Timer(label: "beacon_tracker_redis_write_duration_seconds")
 
+    /// Why events met a rate limit: refused (the app's bucket), or sent to
+    /// the overflow stream (a user's bucket).
+    enum RateLimitOutcome: String, CaseIterable, Sendable {
+        case appLimit = "app_limit"
+        case userOverflow = "user_overflow"
+    }
+
+    private let rateLimited: [String: [RateLimitOutcome: Counter]]
+
+    func rateLimited(app: String, reason: RateLimitOutcome, count: Int) {
+        rateLimited[app]?[reason]?.increment(by: count)
+    }
+
     init(apps: [String]) {
+        rateLimited = Dictionary(uniqueKeysWithValues: apps.map { app in
+            (app, Dictionary(uniqueKeysWithValues: RateLimitOutcome.allCases.map {
+                ($0, Counter(label: "beacon_tracker_rate_limited_events_total", dimensions: [("app", app), ("reason", $0.rawValue)]))
+            }))
+        })
         var accepted: [String: Counter] = [:]
         for app in apps {
             accepted[app] = Counter(label: "beacon_tracker_events_accepted_total", dimensions: [("app", app)])

@@ -33,11 +33,33 @@ public struct TrackerSettings: ServiceSettings {
         "cors.allowCredentials", default: false, "answer browsers with Access-Control-Allow-Credentials: true")
     static let corsMaxAge = Setting<Int>(
         "cors.maxAgeSeconds", default: 86_400, "how long a browser may keep a preflight's answer", check: SettingCheck.positive)
+    static let overflowStream = Setting<String>(
+        "redis.overflowStream", default: StreamEntry.defaultStream + ":overflow",
+        "where events of users over rateLimits.<app>.userEventsPerSecond go; the enricher drains it at a bounded pace",
+        check: SettingCheck.notEmpty)
+    static let appRate = Setting<Double>(
+        "rateLimits.<app>.eventsPerSecond", default: 0,
+        "the app's events a second per tracker process; above it requests get 429 with Retry-After (0: no limit)",
+        check: { $0 >= 0 ? nil : "must not be negative" })
+    static let appBurst = Setting<Int>(
+        "rateLimits.<app>.burst", default: 0, "events the app may send at once above its rate (0: one second's worth)",
+        check: SettingCheck.notNegative)
+    static let userRate = Setting<Double>(
+        "rateLimits.<app>.userEventsPerSecond", default: 0,
+        "each user's (userId, else anonymousId) events a second; above it events are taken into the overflow stream (0: no limit)",
+        check: { $0 >= 0 ? nil : "must not be negative" })
+    static let userBurst = Setting<Int>(
+        "rateLimits.<app>.userBurst", default: 0, "events a user may send at once above their rate (0: one second's worth)",
+        check: SettingCheck.notNegative)
+    static let trackedUsers = Setting<Int>(
+        "tracker.rateLimitedUsers", default: 100_000,
+        "users whose buckets are kept per process; past it, refilled buckets are forgotten first", check: SettingCheck.positive)
     static let drain = ShutdownSettings.drainTimeout(default: 10_000, "how long SIGTERM waits for the writer to store what requests queued")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
         writeKeys, trustedProxies, maxEventBytes, maxRequestBytes, maxBatchEvents, bufferEvents, ackTimeoutMs,
-        redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, allowedOrigins, allowCredentials, corsMaxAge, drain,
+        redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, allowedOrigins, allowCredentials, corsMaxAge,
+        overflowStream, appRate, appBurst, userRate, userBurst, trackedUsers, drain,
     ]
 
     let http: ApplicationConfiguration
@@ -47,6 +69,8 @@ public struct TrackerSettings: ServiceSettings {
     let bufferCapacity: Int
     let writer: StreamWriter.Settings
     let cors: CORSPolicy
+    let rateLimits: [String: RateLimit]
+    let trackedUsers: Int
     public let drainTimeout: Duration
 
     public init(_ reader: SettingsReader) throws(SettingsError) {
@@ -58,7 +82,7 @@ public struct TrackerSettings: ServiceSettings {
             maxBatchEvents: try reader(Self.maxBatchEvents), ackTimeout: try reader(Self.ackTimeoutMs).milliseconds)
         bufferCapacity = try reader(Self.bufferEvents)
         writer = StreamWriter.Settings(
-            redisURL: try RedisURL(setting: Self.redisURL, in: reader), stream: try reader(Self.stream),
+            redisURL: try RedisURL(setting: Self.redisURL, in: reader), stream: try reader(Self.stream), overflowStream: try reader(Self.overflowStream),
             maxStreamLength: try reader(Self.maxStreamLength), maxPipelineEvents: try reader(Self.pipelineEvents),
             connectTimeout: try reader(Self.redisTimeoutMs).milliseconds)
         var origins: [String: [String]] = [:]
@@ -68,6 +92,14 @@ public struct TrackerSettings: ServiceSettings {
         cors = CORSPolicy(
             origins: AllowedOrigins(origins), allowCredentials: try reader(Self.allowCredentials),
             maxAge: .seconds(try reader(Self.corsMaxAge)))
+        var rateLimits: [String: RateLimit] = [:]
+        for app in writeKeys.appNames {
+            rateLimits[app] = RateLimit(
+                eventsPerSecond: try reader(Self.appRate.forApp(app)), burst: try reader(Self.appBurst.forApp(app)),
+                userEventsPerSecond: try reader(Self.userRate.forApp(app)), userBurst: try reader(Self.userBurst.forApp(app)))
+        }
+        self.rateLimits = rateLimits
+        trackedUsers = try reader(Self.trackedUsers)
         drainTimeout = try reader(Self.drain).milliseconds
     }
 }

@@ -1,5 +1,6 @@
-/// The events of one HTTP request on their way to Redis. The writer resumes
-/// the handler once with the outcome, so a 2xx always means "in Redis".
+/// Events on their way to Redis, from one HTTP request or one datagram. The
+/// writer calls `finish` once with the outcome, so a 2xx always means "in
+/// Redis".
 final class WriteRequest: Sendable {
     enum Outcome: Sendable, Equatable {
         case stored
@@ -7,17 +8,20 @@ final class WriteRequest: Sendable {
         case unavailable(String)
     }
 
-    let events: [[UInt8]]
+    let events: AdmittedEvents
     let deadline: ContinuousClock.Instant
-    private let continuation: CheckedContinuation<Outcome, Never>
+    private let completion: @Sendable (Outcome) -> Void
 
-    init(events: [[UInt8]], deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Outcome, Never>) {
+    init(events: AdmittedEvents, deadline: ContinuousClock.Instant, completion: @escaping @Sendable (Outcome) -> Void) {
         self.events = events
         self.deadline = deadline
-        self.continuation = continuation
+        self.completion = completion
     }
 
+    /// What the request holds of the queue's capacity.
+    var weight: Int { events.count }
+
     func finish(_ outcome: Outcome) {
-        continuation.resume(returning: outcome)
+        completion(outcome)
     }
 }

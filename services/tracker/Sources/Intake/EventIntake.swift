@@ -9,13 +9,14 @@ import NIOCore
 /// validation is the enricher's job, so a bad field never costs a request.
 struct EventIntake: Sendable {
     let writeKeys: WriteKeys
-    let limits: IntakeLimits
+    let reader: PayloadReader
     let clientAddress: ClientAddress
     var origins = AllowedOrigins([:])
-    let queue: EventQueue<WriteRequest>
-    let writer: StreamWriter
+    let admission: EventAdmission
+    let submitter: EventSubmitter
     let metrics: TrackerMetrics
-    let stamper = EventStamper()
+
+    var limits: IntakeLimits { reader.limits }
 
     static let success = ByteBuffer(string: #"{"success":true}"#)
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
@@ -24,7 +25,7 @@ struct EventIntake: Sendable {
     func handle(_ request: Request, context: TrackerRequestContext, type: EventType?) async throws(IntakeError) -> Response {
         try checkMediaType(request)
         let body = try await collectBody(request)
-        guard case .object(var payload) = try parse(body) else {
+        guard case .object(let payload) = try parse(body) else {
             throw IntakeError.invalidBody("the body must be a JSON object")
         }
         let writeKey = try writeKey(request, payload: payload)
@@ -32,68 +33,17 @@ struct EventIntake: Sendable {
         if let origin = request.headers[.origin], !origins.allows(origin, app: app) {
             throw IntakeError.originNotAllowed("pages from \(origin) may not send this app's events (cors.\(app).allowedOrigins)")
         }
-        var facts = requestFacts(request, context: context, writeKey: writeKey, app: app)
-        var events: [[UInt8]] = []
-        var rejected: [JSONValue] = []
-        if let type {
-            guard body.readableBytes <= limits.maxEventBytes else {
-                throw IntakeError.tooLarge("event is \(body.readableBytes) bytes; the limit is \(limits.maxEventBytes)")
-            }
-            payload["writeKey"] = nil
-            stamper.stamp(&payload, type: type, facts: facts)
-            events.append(JSONWriter.bytes(.object(payload)))
-        } else {
-            guard case .array(let batch)? = payload["batch"] else {
-                throw IntakeError.invalidBody("a batch needs a \"batch\" array of events")
-            }
-            guard batch.count <= limits.maxBatchEvents else {
-                throw IntakeError.tooLarge("batch has \(batch.count) events; the limit is \(limits.maxBatchEvents)")
-            }
-            facts.sharedContext = payload["context"]?.objectValue
-            facts.sentAt = payload["sentAt"]
-            events.reserveCapacity(batch.count)
-            for (index, element) in batch.enumerated() {
-                guard case .object(var event) = element else {
-                    rejected.append(Self.rejection(index, "event must be a JSON object, not \(element.typeName)"))
-                    continue
-                }
-                event["writeKey"] = nil
-                let eventType = event["type"]?.stringValue.flatMap(EventType.init(rawValue:))
-                stamper.stamp(&event, type: eventType, facts: facts)
-                let bytes = JSONWriter.bytes(.object(event))
-                guard bytes.count <= limits.maxEventBytes else {
-                    rejected.append(Self.rejection(index, "event is \(bytes.count) bytes; the limit is \(limits.maxEventBytes)"))
-                    continue
-                }
-                events.append(bytes)
-            }
-            if !rejected.isEmpty { metrics.rejected(.invalidEvent, count: rejected.count) }
-            if events.isEmpty {
-                throw IntakeError.invalidBody(batch.isEmpty ? "the batch is empty" : "no event in the batch was acceptable")
-            }
-        }
-        try await store(events)
-        metrics.accepted(app: app, count: events.count)
-        if rejected.isEmpty {
+        let facts = requestFacts(request, context: context, writeKey: writeKey, app: app)
+        let read = try reader.read(payload, type: type, size: body.readableBytes, facts: facts)
+        if !read.rejected.isEmpty { metrics.rejected(.invalidEvent, count: read.rejected.count) }
+        let admitted = try admission.admit(read.events, app: app)
+        try await submitter.store(admitted)
+        metrics.accepted(app: app, count: admitted.count)
+        if read.rejected.isEmpty {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: Self.success))
         }
-        let summary: JSONValue = ["success": true, "accepted": .integer(Int64(events.count)), "rejected": .array(rejected)]
+        let summary: JSONValue = ["success": true, "accepted": .integer(Int64(admitted.count)), "rejected": .array(read.rejected)]
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(summary))))
-    }
-
-    /// Hands events to the Redis writer and waits until Redis has them.
-    func store(_ events: [[UInt8]]) async throws(IntakeError) {
-        guard !writer.isBacklogFull else {
-            throw IntakeError.unavailable("the event backlog is full; retry later")
-        }
-        let deadline = ContinuousClock.now + limits.ackTimeout
-        let outcome = await withCheckedContinuation { continuation in
-            let request = WriteRequest(events: events, deadline: deadline, continuation: continuation)
-            if !queue.push(request, weight: events.count) {
-                request.finish(.unavailable("the tracker's buffer is full; retry later"))
-            }
-        }
-        if case .unavailable(let reason) = outcome { throw IntakeError.unavailable(reason) }
     }
 
     func requestFacts(_ request: Request, context: TrackerRequestContext, writeKey: String, app: String) -> EventStamper.RequestFacts {
@@ -147,9 +97,5 @@ struct EventIntake: Sendable {
         if let key = BasicAuth.username(fromHeader: request.headers[.authorization]) { return key }
         if case .string(let key)? = payload["writeKey"], !key.isEmpty { return key }
         throw IntakeError.unauthorized("no write key: send it as the HTTP Basic username or as \"writeKey\" in the body")
-    }
-
-    private static func rejection(_ index: Int, _ message: String) -> JSONValue {
-        ["index": .integer(Int64(index)), "error": .string(message)]
     }
 }

@@ -23,6 +23,13 @@ struct IntakeError: Error, HTTPResponseError {
     static func unavailable(_ message: String) -> IntakeError {
         .init(status: .serviceUnavailable, code: .unavailable, message: message, retryAfterSeconds: 1)
     }
+    static func rateLimited(_ message: String, retryAfterSeconds: Int) -> IntakeError {
+        .init(status: .tooManyRequests, code: .rateLimited, message: message, retryAfterSeconds: retryAfterSeconds)
+    }
+
+    /// analytics.js reads X-RateLimit-Reset on a 429 as the seconds to wait;
+    /// other clients read Retry-After. Both say the same.
+    static let rateLimitReset = HTTPField.Name("X-RateLimit-Reset")!
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         response
@@ -31,7 +38,10 @@ struct IntakeError: Error, HTTPResponseError {
     var response: Response {
         let body: JSONValue = ["success": false, "error": ["code": .string(code.rawValue), "message": .string(message)]]
         var headers: HTTPFields = [.contentType: "application/json"]
-        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if let retryAfterSeconds {
+            headers[.retryAfter] = String(retryAfterSeconds)
+            if status == .tooManyRequests { headers[Self.rateLimitReset] = String(retryAfterSeconds) }
+        }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(body))))
     }
 }

@@ -43,12 +43,11 @@ struct PixelIntake: Sendable {
         event["properties"] = .object(properties)
         if let referrer = request.headers[.referer] { event["context"] = ["page": ["url": .string(referrer)]] }
         let facts = intake.requestFacts(request, context: context, writeKey: writeKey, app: app)
-        intake.stamper.stamp(&event, type: .track, facts: facts)
+        intake.reader.stamper.stamp(&event, type: .track, facts: facts)
         let bytes = JSONWriter.bytes(.object(event))
-        guard bytes.count <= intake.limits.maxEventBytes else {
-            throw IntakeError.tooLarge("event is \(bytes.count) bytes; the limit is \(intake.limits.maxEventBytes)")
-        }
-        try await intake.store([bytes])
+        try intake.reader.checkSize(bytes)
+        let admitted = try intake.admission.admit([IntakeEvent(bytes: bytes, userKey: PayloadReader.userKey(event, facts: facts))], app: app)
+        try await intake.submitter.store(admitted)
         intake.metrics.accepted(app: app, count: 1)
         return Response(
             status: .ok,

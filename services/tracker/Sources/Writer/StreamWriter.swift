@@ -14,6 +14,8 @@ final class StreamWriter: BlockingLoop {
     struct Settings: Sendable {
         var redisURL: RedisURL
         var stream: String
+        /// Where events of users over their own rate go (drained by the enricher at a bounded pace).
+        var overflowStream: String
         /// Backlog at which the tracker refuses new events (enricher or Kafka down).
         var maxStreamLength: Int
         var maxPipelineEvents: Int
@@ -51,12 +53,17 @@ final class StreamWriter: BlockingLoop {
         var backoff = Backoff(initial: .milliseconds(50), maximum: .seconds(2))
         while true {
             let stopping = control.isStopping
-            var batch = retry
-            retry = []
-            var events = batch.reduce(0) { $0 + $1.events.count }
+            // What waited through an outage goes first, a pipeline's worth at a time.
+            var taken = 0, events = 0
+            while taken < retry.count, events < settings.maxPipelineEvents {
+                events += retry[taken].weight
+                taken += 1
+            }
+            var batch = Array(retry[..<taken])
+            retry.removeFirst(taken)
             while events < settings.maxPipelineEvents, let request = queue.pop() {
                 batch.append(request)
-                events += request.events.count
+                events += request.weight
             }
             metrics.bufferedEvents.record(queue.count)
             if batch.isEmpty {
@@ -68,17 +75,24 @@ final class StreamWriter: BlockingLoop {
             do {
                 try write(batch)
                 backoff.reset()
+                // After an outage, the rest waits its turn, but no longer than its deadline.
+                if !retry.isEmpty { retry = failExpired(retry, all: false) }
             } catch {
+                batch += retry
+                retry = []
                 redisDown(error)
                 logger.warning("redis write failed; retrying", metadata: ["error": "\(error)", "events": "\(events)"])
                 // Once stopping, nobody waits longer: what Redis did not take is refused (503).
-                retry = failExpired(batch, all: stopping)
                 if stopping {
+                    retry = failExpired(batch, all: true)
                     let refused = refuseQueued()
                     return refused + batch.count == 0 ? .finished
                         : .leftUndone("\(batch.count + refused) request(s) answered 503: Redis unavailable at shutdown")
                 }
-                backoff.wait(control)
+                // Requests still queued wait on the same Redis: take them in,
+                // so that each is answered by its own deadline, not the batch's.
+                retry = batch
+                waitBeforeRetry(&retry, backoff: &backoff, control)
             }
         }
     }
@@ -102,10 +116,14 @@ final class StreamWriter: BlockingLoop {
     /// One round trip: every event's XADD, then XLEN; the outcome per request.
     private func pipeline(_ batch: [WriteRequest], on redis: RedisConnection) throws(RedisError) -> ([WriteRequest.Outcome], Int64) {
         let stream = Array(settings.stream.utf8)
+        let overflow = Array(settings.overflowStream.utf8)
         let xadd = Array("XADD".utf8), star = Array("*".utf8), field = Array(StreamEntry.eventField.utf8)
         for request in batch {
-            for event in request.events {
+            for event in request.events.main {
                 try redis.append([xadd, stream, star, field, event])
+            }
+            for event in request.events.overflow {
+                try redis.append([xadd, overflow, star, field, event])
             }
         }
         try redis.append(["XLEN", settings.stream])
@@ -113,7 +131,7 @@ final class StreamWriter: BlockingLoop {
         outcomes.reserveCapacity(batch.count)
         for request in batch {
             var outcome = WriteRequest.Outcome.stored
-            for _ in request.events {
+            for _ in 0..<request.weight {
                 if case .error(let message) = try redis.readReply() { outcome = .unavailable(message) }
             }
             outcomes.append(outcome)
@@ -122,8 +140,23 @@ final class StreamWriter: BlockingLoop {
     }
 
     private func answer(_ request: WriteRequest, _ outcome: WriteRequest.Outcome) {
-        queue.release(weight: request.events.count)
+        queue.release(weight: request.weight)
         request.finish(outcome)
+    }
+
+    /// Waits the backoff before the next attempt. Requests queued behind
+    /// the failed batch wait on the same Redis, so they are taken in too, and
+    /// every 100 ms whatever passed its deadline is answered 503: each
+    /// request is answered by its own deadline, not its batch's.
+    private func waitBeforeRetry(_ retry: inout [WriteRequest], backoff: inout Backoff, _ control: LoopControl) {
+        let until = ContinuousClock.now + backoff.next()
+        repeat {
+            while let request = queue.pop() { retry.append(request) }
+            retry = failExpired(retry, all: false)
+            let now = ContinuousClock.now
+            guard now < until, !control.isStopping else { return }
+            control.pause(min(.milliseconds(100), until - now))
+        } while true
     }
 
     /// Keeps readiness and the backlog gauge true while no events arrive.

@@ -1,0 +1,69 @@
+import BeaconCore
+import Foundation
+import Synchronization
+
+/// Applies each app's rate limits to a request's events before they are
+/// queued. Over the app's bucket, the whole request is refused (429 with
+/// Retry-After; nothing is taken). Over a user's bucket, that user's events
+/// are still taken but go to the overflow stream, which the enricher drains
+/// at a bounded pace, so one hot user cannot starve everyone else.
+/// Limits are per tracker process: N replicas behind a balancer let N times
+/// the configured rate through.
+final class EventAdmission: Sendable {
+    private final class AppBucket: Sendable {
+        let bucket: Mutex<TokenBucket>
+        init(_ bucket: TokenBucket) { self.bucket = Mutex(bucket) }
+    }
+
+    private let limits: [String: RateLimit]
+    private let appBuckets: [String: AppBucket]
+    private let userBuckets: UserBuckets
+    private let metrics: TrackerMetrics
+    private let started = ContinuousClock.now
+
+    init(limits: [String: RateLimit], trackedUsers: Int, metrics: TrackerMetrics) {
+        self.limits = limits.filter { $0.value.limitsApp || $0.value.limitsUsers }
+        var buckets: [String: AppBucket] = [:]
+        for (app, limit) in limits where limit.limitsApp {
+            buckets[app] = AppBucket(TokenBucket(rate: limit.eventsPerSecond, burst: limit.appBurst, now: 0))
+        }
+        appBuckets = buckets
+        userBuckets = UserBuckets(capacity: trackedUsers)
+        self.metrics = metrics
+    }
+
+    /// Seconds since start on a monotonic clock: what the buckets count in.
+    private var now: Double {
+        let elapsed = ContinuousClock.now - started
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    /// The events split by stream, or `IntakeError.rateLimited` when the app is over its rate.
+    func admit(_ events: [IntakeEvent], app: String) throws(IntakeError) -> AdmittedEvents {
+        guard let limit = limits[app] else { return AdmittedEvents(main: events.map(\.bytes)) }
+        let now = now
+        if let bucket = appBuckets[app], let wait = bucket.bucket.withLock({ $0.take(events.count, now: now) }) {
+            metrics.rateLimited(app: app, reason: .appLimit, count: events.count)
+            let seconds = max(1, Int((wait as Double).rounded(.up)))
+            throw IntakeError.rateLimited(
+                "app \(app) is over its rate limit of \(Self.format(limit.eventsPerSecond)) events/s (rateLimits.\(app).eventsPerSecond); retry in \(seconds) s",
+                retryAfterSeconds: seconds)
+        }
+        guard limit.limitsUsers else { return AdmittedEvents(main: events.map(\.bytes)) }
+        var admitted = AdmittedEvents()
+        admitted.main.reserveCapacity(events.count)
+        for event in events {
+            if let key = event.userKey, !userBuckets.take(key, limit: limit, now: now) {
+                admitted.overflow.append(event.bytes)
+            } else {
+                admitted.main.append(event.bytes)
+            }
+        }
+        if !admitted.overflow.isEmpty { metrics.rateLimited(app: app, reason: .userOverflow, count: admitted.overflow.count) }
+        return admitted
+    }
+
+    private static func format(_ rate: Double) -> String {
+        rate == rate.rounded() ? String(Int(rate)) : String(rate)
+    }
+}
