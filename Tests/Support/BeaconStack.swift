@@ -8,6 +8,8 @@ public struct BeaconStack: Sendable {
     public static let app = "testapp"
 
     public let stream: String
+    /// Where the tracker puts events of users over their own rate.
+    public var overflowStream: String { stream + ":overflow" }
     public let runId: String
 
     public init() {
@@ -19,6 +21,7 @@ public struct BeaconStack: Sendable {
         var env = [
             "BEACON_REDIS_URL": try redisURL ?? TestEnvironment.redisURL(),
             "BEACON_REDIS_STREAM": stream,
+            "BEACON_REDIS_OVERFLOW_STREAM": overflowStream,
             "BEACON_TRACKER_WRITE_KEYS": "\(Self.writeKey):\(Self.app)",
             "BEACON_TRACKER_TRUSTED_PROXIES": "127.0.0.1",
         ]
@@ -30,6 +33,7 @@ public struct BeaconStack: Sendable {
         var env = [
             "BEACON_REDIS_URLS": try TestEnvironment.redisURL(),
             "BEACON_REDIS_STREAM": stream,
+            "BEACON_REDIS_OVERFLOW_STREAM": overflowStream,
             "BEACON_REDIS_GROUP": "enricher-\(runId)",
             "BEACON_REDIS_CONSUMER": consumer,
             "BEACON_KAFKA_BROKERS": try TestEnvironment.kafkaBrokers(),

@@ -24,7 +24,7 @@ import Testing
             writeKeys: try WriteKeys(entries: ["key1:shop"]),
             reader: PayloadReader(limits: IntakeLimits(maxEventBytes: 200, maxRequestBytes: 1_000, maxBatchEvents: 3)),
             clientAddress: ClientAddress(trustedProxies: []),
-            admission: EventAdmission(limits: ["shop": RateLimit(eventsPerSecond: 1, burst: 2)], trackedUsers: 10, metrics: metrics),
+            admission: EventAdmission(limits: [:], trackedUsers: 10, metrics: metrics),
             submitter: EventSubmitter(queue: queue, writer: writer, ackTimeout: .milliseconds(100)), metrics: metrics)
         return Application(router: Tracker.makeRouter(intake: intake, readiness: context.readiness))
     }

@@ -32,14 +32,18 @@ public enum Enricher: ServiceDefinition {
 
         var senders: [KafkaSender] = []
         var pipelines: [StreamPipeline] = []
-        for (index, source) in settings.sources.enumerated() {
+        // Each pipeline has a sender of its own: a sender's delivery reports
+        // belong to the one forwarder that produced through it.
+        let streams = settings.sources.enumerated().map { ("pipeline-\($0)", "events-\($0)", $1, settings.pipeline) }
+            + settings.overflowSources.enumerated().map { ("overflow-\($0)", "overflow-\($0)", $1, settings.overflowPipeline) }
+        for (name, senderName, source, pipelineSettings) in streams {
             let sender = try KafkaSender(
-                config: settings.producer, name: "events-\(index)", drainTimeout: settings.drainTimeout,
-                readiness: context.condition("kafka \(source.url)"),
+                config: settings.producer, name: senderName, drainTimeout: settings.drainTimeout,
+                readiness: context.condition("kafka \(senderName) \(source.url)"),
                 metricsPrefix: EnricherMetrics.kafkaPrefix, logger: logger)
             senders.append(sender)
             pipelines.append(StreamPipeline(
-                name: "pipeline-\(index)", source: source, sender: sender, enricher: enricher, settings: settings.pipeline,
+                name: name, source: source, sender: sender, enricher: enricher, settings: pipelineSettings,
                 metrics: metrics, context: context))
         }
         let router = Router()

@@ -10,6 +10,12 @@ public struct EnricherSettings: ServiceSettings {
     static let redisURLs = Setting<[String]>(
         "redis.urls", default: ["redis://127.0.0.1:6379"], "every tracker Redis to read; one pipeline each", check: SettingCheck.nonEmptyList)
     static let stream = Setting<String>("redis.stream", default: StreamEntry.defaultStream, "the stream the trackers write", check: SettingCheck.notEmpty)
+    static let overflowStream = Setting<String>(
+        "redis.overflowStream", default: StreamEntry.defaultStream + ":overflow",
+        "the trackers' stream for users over their own rate, read by a paced pipeline of its own (empty: not read)")
+    static let overflowRate = Setting<Int>(
+        "redis.overflowEventsPerSecond", default: 1_000, "how fast each Redis's overflow stream is drained, at most",
+        check: SettingCheck.positive)
     static let group = Setting<String>("redis.group", default: "beacon-enricher", "the Redis consumer group", check: SettingCheck.notEmpty)
     static let consumer = Setting<String>("redis.consumer", default: nil, "this enricher's name in the group (default: <hostname>-<pid>)")
     static let readCount = Setting<Int>("redis.readCount", default: 500, "entries read per XREADGROUP", check: SettingCheck.positive)
@@ -40,13 +46,16 @@ public struct EnricherSettings: ServiceSettings {
         default: 10_000, "how long SIGTERM waits for Kafka to confirm what is in flight before acknowledging it in Redis")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
-        redisURLs, stream, group, consumer, readCount, blockMs, claimIdleMs, claimIntervalMs, redisTimeoutMs,
+        redisURLs, stream, overflowStream, overflowRate, group, consumer, readCount, blockMs, claimIdleMs, claimIntervalMs, redisTimeoutMs,
         brokers, topic, invalidTopic, compression, lingerMs, messageTimeoutMs, maxInFlight, properties,
         geoipDatabase, geoipCacheSize, regexes, deviceCacheSize, drain,
     ]
 
     let http: ApplicationConfiguration
     let sources: [StreamSource.Settings]
+    /// One per Redis, for its overflow stream (none when that is switched off).
+    let overflowSources: [StreamSource.Settings]
+    let overflowPipeline: StreamPipeline.Settings
     let producer: KafkaProducerConfig
     let pipeline: StreamPipeline.Settings
     let geoipDatabase: String?
@@ -65,6 +74,12 @@ public struct EnricherSettings: ServiceSettings {
             StreamSource.Settings(url: url, stream: stream, group: group, consumer: consumer, readCount: readCount, blockMs: blockMs,
                                   claimIdleMs: claimIdleMs, timeout: timeout)
         }
+        let overflowStream = try reader(Self.overflowStream)
+        overflowSources = overflowStream.isEmpty ? [] : sources.map { source in
+            var overflow = source
+            overflow.stream = overflowStream
+            return overflow
+        }
         producer = KafkaProducerConfig(
             brokers: try reader(Self.brokers), clientId: "beacon-enricher", compression: try reader(Self.compression),
             lingerMs: try reader(Self.lingerMs), messageTimeoutMs: try reader(Self.messageTimeoutMs),
@@ -72,6 +87,9 @@ public struct EnricherSettings: ServiceSettings {
         pipeline = StreamPipeline.Settings(
             topic: try reader(Self.topic), invalidTopic: try reader(Self.invalidTopic), maxInFlight: try reader(Self.maxInFlight),
             claimInterval: try reader(Self.claimIntervalMs).milliseconds)
+        var overflowPipeline = pipeline
+        overflowPipeline.pace = Double(try reader(Self.overflowRate))
+        self.overflowPipeline = overflowPipeline
         geoipDatabase = try reader.optional(Self.geoipDatabase)
         geoipCacheSize = try reader(Self.geoipCacheSize)
         regexesPath = try reader(Self.regexes)

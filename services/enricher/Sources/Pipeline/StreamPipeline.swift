@@ -13,6 +13,10 @@ struct StreamPipeline: BlockingLoop {
         var invalidTopic: String
         var maxInFlight: Int
         var claimInterval: Duration
+        /// Entries a second this pipeline reads at most (nil: as fast as it
+        /// can). The overflow stream's pipeline is paced, so that hot users'
+        /// events never crowd out everyone else's.
+        var pace: Double? = nil
     }
 
     /// What the pipeline thread keeps between steps.
@@ -20,6 +24,10 @@ struct StreamPipeline: BlockingLoop {
         let source: StreamSource
         var forwarder: EventForwarder
         var lastClaim = ContinuousClock.now - .seconds(3600)
+        var pace: TokenBucket?
+        let clock = MonotonicSeconds()
+        /// Set by a paced step that found no token: how long to wait.
+        var paceWait: Duration?
     }
 
     let name: String
@@ -41,12 +49,16 @@ struct StreamPipeline: BlockingLoop {
         self.enricher = enricher
         self.settings = settings
         self.metrics = metrics
-        redisReady = context.condition("redis \(source.url)", reason: "not connected yet")
+        redisReady = context.condition(
+            settings.pace == nil ? "redis \(source.url)" : "redis \(source.url) \(source.stream)", reason: "not connected yet")
         self.logger = context.logger.with("redis", "\(source.url)")
     }
 
     func makeState() -> State {
-        State(source: StreamSource(settings: sourceSettings), forwarder: EventForwarder(sender: sender))
+        var state = State(source: StreamSource(settings: sourceSettings), forwarder: EventForwarder(sender: sender))
+        // A burst of one read's worth, so a paced pipeline reads whole pages.
+        state.pace = settings.pace.map { TokenBucket(rate: $0, burst: max($0, Double(sourceSettings.readCount)), now: 0) }
+        return state
     }
 
     func run(_ control: LoopControl) -> LoopOutcome {
@@ -56,6 +68,10 @@ struct StreamPipeline: BlockingLoop {
             do {
                 try step(&state)
                 backoff.reset()
+                if let wait = state.paceWait {
+                    state.paceWait = nil
+                    control.pause(wait)
+                }
             } catch let error as RedisError {
                 state.source.connectionLost()
                 redisReady.notReady("\(error)")
@@ -95,8 +111,20 @@ struct StreamPipeline: BlockingLoop {
                 try forward(claimed, with: &state.forwarder)
             }
         }
+        var count: Int?
+        let now = state.clock.now
+        if var pace = state.pace {
+            let available = pace.available(now: now)
+            state.pace = pace
+            guard available > 0 else {
+                state.paceWait = .milliseconds(Int(pace.secondsUntilToken(now: now) * 1000) + 1)
+                return
+            }
+            count = available
+        }
         // Block on Redis only when nothing waits for a Kafka confirmation.
-        let messages = try state.source.read(block: state.forwarder.inFlight == 0)
+        let messages = try state.source.read(block: state.forwarder.inFlight == 0, count: count)
+        _ = state.pace?.take(messages.count, now: now)
         redisReady.ready()
         if messages.isEmpty {
             if state.forwarder.inFlight > 0 {

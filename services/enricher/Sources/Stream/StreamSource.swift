@@ -37,19 +37,21 @@ final class StreamSource {
         readingOwnPending = true
     }
 
-    /// Next entries: our pending ones first, then new ones, waiting up to
-    /// `blockMs` for new ones when `block`.
-    func read(block: Bool) throws(RedisError) -> [StreamMessage] {
+    /// Next entries (at most `count`, and never more than `readCount`): our
+    /// pending ones first, then new ones, waiting up to `blockMs` for new
+    /// ones when `block`.
+    func read(block: Bool, count: Int? = nil) throws(RedisError) -> [StreamMessage] {
+        let count = String(min(count ?? settings.readCount, settings.readCount))
         if readingOwnPending {
             let reply = try redis.command([
-                "XREADGROUP", "GROUP", settings.group, settings.consumer, "COUNT", String(settings.readCount),
+                "XREADGROUP", "GROUP", settings.group, settings.consumer, "COUNT", count,
                 "STREAMS", settings.stream, "0",
             ])
             let messages = try StreamMessage.parseRead(reply)
             if !messages.isEmpty { return messages }
             readingOwnPending = false
         }
-        var arguments = ["XREADGROUP", "GROUP", settings.group, settings.consumer, "COUNT", String(settings.readCount)]
+        var arguments = ["XREADGROUP", "GROUP", settings.group, settings.consumer, "COUNT", count]
         if block { arguments += ["BLOCK", String(settings.blockMs)] }
         arguments += ["STREAMS", settings.stream, ">"]
         return try StreamMessage.parseRead(try redis.command(arguments))

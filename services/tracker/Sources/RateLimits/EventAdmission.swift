@@ -19,7 +19,7 @@ final class EventAdmission: Sendable {
     private let appBuckets: [String: AppBucket]
     private let userBuckets: UserBuckets
     private let metrics: TrackerMetrics
-    private let started = ContinuousClock.now
+    private let clock = MonotonicSeconds()
 
     init(limits: [String: RateLimit], trackedUsers: Int, metrics: TrackerMetrics) {
         self.limits = limits.filter { $0.value.limitsApp || $0.value.limitsUsers }
@@ -32,16 +32,10 @@ final class EventAdmission: Sendable {
         self.metrics = metrics
     }
 
-    /// Seconds since start on a monotonic clock: what the buckets count in.
-    private var now: Double {
-        let elapsed = ContinuousClock.now - started
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-    }
-
     /// The events split by stream, or `IntakeError.rateLimited` when the app is over its rate.
     func admit(_ events: [IntakeEvent], app: String) throws(IntakeError) -> AdmittedEvents {
         guard let limit = limits[app] else { return AdmittedEvents(main: events.map(\.bytes)) }
-        let now = now
+        let now = clock.now
         if let bucket = appBuckets[app], let wait = bucket.bucket.withLock({ $0.take(events.count, now: now) }) {
             metrics.rateLimited(app: app, reason: .appLimit, count: events.count)
             let seconds = max(1, Int((wait as Double).rounded(.up)))

@@ -1,3 +1,4 @@
+import BeaconCore
 import Synchronization
 
 /// Token buckets per user key, in shards so that handlers on different
