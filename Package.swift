@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -80,7 +81,8 @@ let package = Package(
 
         // tracker: public intake, Segment API and pixel -> Redis Stream.
         .target(name: "TrackerService",
-                dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics, .product(name: "CompressNIO", package: "compress-nio")],
+                dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics, nio, .product(name: "CompressNIO", package: "compress-nio"),
+                               .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "HummingbirdCore", package: "hummingbird")],
                 path: "services/tracker/Sources"),
         .executableTarget(name: "beacon-tracker", dependencies: ["TrackerService", "BeaconCore"], path: "services/tracker/Main"),
 

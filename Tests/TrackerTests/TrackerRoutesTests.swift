@@ -9,8 +9,9 @@ import Logging
 import Testing
 @testable import TrackerService
 
-/// The tracker's routes in process (HummingbirdTesting's router framework),
-/// for every answer that needs no Redis: refusals and the operational routes.
+/// The tracker's HTTP server in process, on a real socket (HummingbirdTesting's
+/// live framework, so the intake's channel handler is in the pipeline), for
+/// every answer that needs no Redis: refusals and the operational routes.
 @Suite struct TrackerRoutesTests {
     static func application() throws -> some ApplicationProtocol {
         let context = ServiceContext(name: "tracker", logger: Logger(label: "test"))
@@ -26,7 +27,9 @@ import Testing
             clientAddress: ClientAddress(trustedProxies: []),
             admission: EventAdmission(limits: [:], trackedUsers: 10, metrics: metrics),
             submitter: EventSubmitter(queue: queue, writer: writer, ackTimeout: .milliseconds(100)), metrics: metrics)
-        return Application(router: Tracker.makeRouter(intake: intake, readiness: context.readiness))
+        return Application(
+            router: Tracker.makeRouter(readiness: context.readiness), server: Tracker.server(intake: intake, cors: .open),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
 
     static let json: HTTPFields = [.contentType: "application/json", .authorization: "Basic " + Data("key1:".utf8).base64EncodedString()]
@@ -41,7 +44,7 @@ import Testing
     }
 
     @Test func operationalRoutes() async throws {
-        try await Self.application().test(.router) { client in
+        try await Self.application().test(.live) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
@@ -63,7 +66,7 @@ import Testing
     /// A browser's preflight for /v1/b (Authorization, X-Retry-Count) is
     /// answered before routing, and refusals carry the CORS header too.
     @Test func preflightsAreAnsweredAndEveryAnswerCarriesTheOrigin() async throws {
-        try await Self.application().test(.router) { client in
+        try await Self.application().test(.live) { client in
             let origin = "https://shop.example.com"
             try await client.execute(
                 uri: "/v1/b", method: .options,
@@ -98,7 +101,7 @@ import Testing
     /// (1,000 bytes here): a zip bomb gets 413, a corrupt body 400, an
     /// unknown encoding 415, each as JSON.
     @Test func compressedBodiesAreInflatedWithinTheLimit() async throws {
-        try await Self.application().test(.router) { client in
+        try await Self.application().test(.live) { client in
             var bomb = ByteBuffer(repeating: UInt8(ascii: " "), count: 400_000)
             bomb.writeString(#"{"event":"E","userId":"u"}"#)
             let compressedBomb = try bomb.compress(with: .gzip())
@@ -139,7 +142,7 @@ import Testing
     }
 
     @Test func refusalsAreJSONWithTheirStatusAndCode() async throws {
-        try await Self.application().test(.router) { client in
+        try await Self.application().test(.live) { client in
             try await client.execute(uri: "/v1/track", method: .post, headers: [.contentType: "text/xml"], body: ByteBuffer(string: "<x/>")) {
                 #expect($0.status == .unsupportedMediaType)
                 #expect(error($0).code == "unsupported_media_type")

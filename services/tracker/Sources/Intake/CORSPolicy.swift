@@ -23,8 +23,23 @@ struct CORSPolicy: Sendable {
             allowHeaders: [.accept, .authorization, .contentType, .contentEncoding, .origin, Self.retryCount],
             allowMethods: [.get, .post, .options],
             allowCredentials: allowCredentials,
-            exposedHeaders: ["Retry-After"],
+            exposedHeaders: Self.exposedHeaders,
             maxAge: .seconds(maxAge.components.seconds))
+    }
+
+    /// What a page's script may read of an answer: analytics.js reads
+    /// X-RateLimit-Reset on a 429.
+    static let exposedHeaders = ["Retry-After", "X-RateLimit-Reset"]
+    private static let exposed = exposedHeaders.joined(separator: ", ")
+
+    /// The headers the intake's own answers carry for a request with an
+    /// Origin, as the middleware puts them on the router's.
+    func decorate(_ response: inout IntakeResponse, origin: String?) {
+        guard let origin else { return }
+        response.headers[.accessControlAllowOrigin] = origin
+        if allowCredentials { response.headers[.accessControlAllowCredentials] = "true" }
+        response.headers[.accessControlExposeHeaders] = Self.exposed
+        response.headers[.vary] = "Origin"
     }
 
     /// Any origin, no credentials: what a tracker without settings does.

@@ -1,7 +1,6 @@
 import BeaconCore
 import Foundation
 import HTTPTypes
-import Hummingbird
 import NIOCore
 
 /// Turns an HTTP request into stamped events on the queue, with the cheap
@@ -18,69 +17,68 @@ struct EventIntake: Sendable {
 
     var limits: IntakeLimits { reader.limits }
 
-    static let success = ByteBuffer(string: #"{"success":true}"#)
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 
-    /// Segment single-event endpoints (`type` set) and /v1/batch (`type` nil).
-    func handle(_ request: Request, context: TrackerRequestContext, type: EventType?) async throws(IntakeError) -> Response {
+    /// What a request brought that passed every check: the events to queue,
+    /// and how to answer once Redis has them.
+    struct Accepted {
+        let app: String
+        let events: AdmittedEvents
+        /// `{"index", "error"}` for each event of a batch that was not taken.
+        let rejected: [JSONValue]
+        /// The pixel answers a GIF; everything else JSON.
+        var answersWithPixel = false
+
+        var response: IntakeResponse {
+            if answersWithPixel { return .pixel }
+            if rejected.isEmpty { return .success }
+            let summary: JSONValue = ["success": true, "accepted": .integer(Int64(events.count)), "rejected": .array(rejected)]
+            return IntakeResponse(status: .ok, json: summary)
+        }
+    }
+
+    /// Segment single-event endpoints (`type` set) and /v1/batch (`type` nil):
+    /// every check short of Redis, on the caller's thread.
+    func accept(_ request: IntakeRequest, type: EventType?) throws(IntakeError) -> Accepted {
         try checkMediaType(request)
-        let body = try await collectBody(request)
+        let body = try ContentEncoding(header: request.head.headerFields[.contentEncoding]).decode(request.body, limit: limits.maxRequestBytes)
         guard case .object(let payload) = try parse(body) else {
             throw IntakeError.invalidBody("the body must be a JSON object")
         }
         let writeKey = try writeKey(request, payload: payload)
-        guard let app = writeKeys.app(for: writeKey) else { throw IntakeError.unauthorized("unknown write key") }
-        if let origin = request.headers[.origin], !origins.allows(origin, app: app) {
-            throw IntakeError.originNotAllowed("pages from \(origin) may not send this app's events (cors.\(app).allowedOrigins)")
-        }
-        let facts = requestFacts(request, context: context, writeKey: writeKey, app: app)
+        let app = try app(for: writeKey, request: request)
+        let facts = requestFacts(request, writeKey: writeKey, app: app)
         let read = try reader.read(payload, type: type, size: body.readableBytes, facts: facts)
         if !read.rejected.isEmpty { metrics.rejected(.invalidEvent, count: read.rejected.count) }
-        let admitted = try admission.admit(read.events, app: app)
-        try await submitter.store(admitted)
-        metrics.accepted(app: app, count: admitted.count)
-        if read.rejected.isEmpty {
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: Self.success))
-        }
-        let summary: JSONValue = ["success": true, "accepted": .integer(Int64(admitted.count)), "rejected": .array(read.rejected)]
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(summary))))
+        return Accepted(app: app, events: try admission.admit(read.events, app: app), rejected: read.rejected)
     }
 
-    func requestFacts(_ request: Request, context: TrackerRequestContext, writeKey: String, app: String) -> EventStamper.RequestFacts {
+    /// The app a write key belongs to, if the request's page may send for it.
+    func app(for writeKey: String, request: IntakeRequest) throws(IntakeError) -> String {
+        guard let app = writeKeys.app(for: writeKey) else { throw IntakeError.unauthorized("unknown write key") }
+        if let origin = request.head.headerFields[.origin], !origins.allows(origin, app: app) {
+            throw IntakeError.originNotAllowed("pages from \(origin) may not send this app's events (cors.\(app).allowedOrigins)")
+        }
+        return app
+    }
+
+    func requestFacts(_ request: IntakeRequest, writeKey: String, app: String) -> EventStamper.RequestFacts {
         EventStamper.RequestFacts(
             writeKey: writeKey,
             app: app,
             receivedAt: Timestamp.iso8601(Date()),
-            ip: clientAddress.resolve(peer: context.peerAddress, forwardedFor: request.headers[Self.forwardedFor]),
-            userAgent: request.headers[.userAgent]
+            ip: clientAddress.resolve(peer: request.peer, forwardedFor: request.head.headerFields[Self.forwardedFor]),
+            userAgent: request.head.headerFields[.userAgent]
         )
     }
 
-    private func checkMediaType(_ request: Request) throws(IntakeError) {
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+    private func checkMediaType(_ request: IntakeRequest) throws(IntakeError) {
+        let contentType = request.head.headerFields[.contentType]?.lowercased() ?? ""
         // text/plain is what navigator.sendBeacon sends for JSON.
         guard contentType.hasPrefix("application/json") || contentType.hasPrefix("text/plain") else {
             throw IntakeError.unsupportedMediaType(
                 contentType.isEmpty ? "Content-Type is missing; send application/json"
                     : "Content-Type \(contentType) is not supported; send application/json")
-        }
-    }
-
-    private func collectBody(_ request: Request) async throws(IntakeError) -> ByteBuffer {
-        let encoding = try ContentEncoding(header: request.headers[.contentEncoding])
-        return try encoding.decode(try await collectRawBody(request), limit: limits.maxRequestBytes)
-    }
-
-    private func collectRawBody(_ request: Request) async throws(IntakeError) -> ByteBuffer {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limits.maxRequestBytes {
-            throw IntakeError.tooLarge("request is \(length) bytes; the limit is \(limits.maxRequestBytes)")
-        }
-        do {
-            return try await request.body.collect(upTo: limits.maxRequestBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw IntakeError.tooLarge("request is larger than \(limits.maxRequestBytes) bytes")
-        } catch {
-            throw IntakeError.invalidBody("the body could not be read: \(error)")
         }
     }
 
@@ -93,8 +91,8 @@ struct EventIntake: Sendable {
         }
     }
 
-    private func writeKey(_ request: Request, payload: JSONObject) throws(IntakeError) -> String {
-        if let key = BasicAuth.username(fromHeader: request.headers[.authorization]) { return key }
+    private func writeKey(_ request: IntakeRequest, payload: JSONObject) throws(IntakeError) -> String {
+        if let key = BasicAuth.username(fromHeader: request.head.headerFields[.authorization]) { return key }
         if case .string(let key)? = payload["writeKey"], !key.isEmpty { return key }
         throw IntakeError.unauthorized("no write key: send it as the HTTP Basic username or as \"writeKey\" in the body")
     }

@@ -1,12 +1,10 @@
 import BeaconCore
 import HTTPTypes
-import Hummingbird
 
 /// A refused request: its status, a code a program can test, and a message a
-/// person can act on. Handlers throw it; Hummingbird renders it as
-/// `{"success":false,"error":{"code":…,"message":…}}`, and
-/// `IntakeRequestCounting` counts it by code.
-struct IntakeError: Error, HTTPResponseError {
+/// person can act on. The intake throws it; the channel handler answers it
+/// as `{"success":false,"error":{"code":…,"message":…}}` and counts it by code.
+struct IntakeError: Error {
     let status: HTTPResponse.Status
     let code: TrackerMetrics.Rejection
     let message: String
@@ -31,17 +29,13 @@ struct IntakeError: Error, HTTPResponseError {
     /// other clients read Retry-After. Both say the same.
     static let rateLimitReset = HTTPField.Name("X-RateLimit-Reset")!
 
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        response
-    }
-
-    var response: Response {
+    var response: IntakeResponse {
         let body: JSONValue = ["success": false, "error": ["code": .string(code.rawValue), "message": .string(message)]]
-        var headers: HTTPFields = [.contentType: "application/json"]
+        var response = IntakeResponse(status: status, json: body)
         if let retryAfterSeconds {
-            headers[.retryAfter] = String(retryAfterSeconds)
-            if status == .tooManyRequests { headers[Self.rateLimitReset] = String(retryAfterSeconds) }
+            response.headers[.retryAfter] = String(retryAfterSeconds)
+            if status == .tooManyRequests { response.headers[Self.rateLimitReset] = String(retryAfterSeconds) }
         }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(body))))
+        return response
     }
 }
