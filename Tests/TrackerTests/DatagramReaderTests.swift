@@ -84,6 +84,11 @@ import Testing
         #expect(outcome(good) == nil)
     }
 
+    @Test func aRefusalSaysWhy() {
+        guard case .refused(_, let reason) = judge(#"{"writeKey":"wk","type":"purchase"}"#) else { Issue.record("taken"); return }
+        #expect(reason.contains(#""purchase""#) && reason.contains("track"), "\(reason)")
+    }
+
     @Test func anAppOverItsRateIsRefused() {
         let event = #"{"writeKey":"hot","type":"track","event":"E","userId":"u"}"#
         #expect(outcome(event) == nil)

@@ -30,7 +30,7 @@ public enum Tracker: ServiceDefinition {
         if settings.udp.port != 0 {
             let datagrams = DatagramIntake(
                 reader: DatagramReader(writeKeys: settings.writeKeys, reader: reader, admission: admission), submitter: submitter,
-                metrics: metrics)
+                metrics: metrics, logger: context.logger)
             parts.append(UDPListener(
                 settings: settings.udp, intake: datagrams, ready: context.condition("udp", reason: "not listening yet"),
                 logger: context.logger))

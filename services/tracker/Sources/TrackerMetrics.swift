@@ -35,8 +35,8 @@ final class TrackerMetrics: Sendable {
     let udpInvalidEvents = Counter(label: "beacon_tracker_udp_invalid_events_total")
     let udpSocketDrops = Gauge(label: "beacon_tracker_udp_socket_drops")
 
-    func datagram(_ outcome: DatagramOutcome) {
-        udpDatagrams[outcome]?.increment()
+    func datagram(_ outcome: DatagramOutcome, count: Int = 1) {
+        udpDatagrams[outcome]?.increment(by: count)
     }
 
     /// Why events met a rate limit: refused (the app's bucket), or sent to

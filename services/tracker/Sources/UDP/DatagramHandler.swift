@@ -4,7 +4,8 @@ import Logging
 import NIOCore
 
 /// The channel end of the UDP intake: hands each datagram of a vector read to
-/// the intake on the event loop. It never closes the channel: no datagram,
+/// the intake on the event loop, and what the read burst accepted to the
+/// writer when it ends. It never closes the channel: no datagram,
 /// however bad, and no socket error stops the others.
 final class DatagramHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
@@ -13,6 +14,8 @@ final class DatagramHandler: ChannelInboundHandler {
     private let logger: Logger
     /// One receivedAt for all datagrams of a read burst: they arrived together.
     private var receivedAt: String?
+    /// What the burst accepted so far, queued as one write when it ends.
+    private var pending = PendingDatagrams()
     private var lastErrorLog: ContinuousClock.Instant?
 
     init(intake: DatagramIntake, logger: Logger) {
@@ -25,12 +28,23 @@ final class DatagramHandler: ChannelInboundHandler {
         let stamp = receivedAt ?? Timestamp.iso8601(Date())
         receivedAt = stamp
         envelope.data.withUnsafeReadableBytes { bytes in
-            intake.take(bytes, source: envelope.remoteAddress.ipAddress, receivedAt: stamp)
+            intake.take(bytes, source: envelope.remoteAddress.ipAddress, receivedAt: stamp, into: &pending)
         }
+        // A burst of big batches goes in parts, so that no one write outweighs the buffer.
+        if pending.events.count >= Self.eventsPerWrite { flush() }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         receivedAt = nil
+        flush()
+    }
+
+    /// About one writer pipeline's worth (`redis.pipelineEvents`' default).
+    static let eventsPerWrite = 1_000
+
+    private func flush() {
+        intake.submit(pending)
+        pending = PendingDatagrams()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -63,7 +63,7 @@ struct DatagramReader: Sendable {
         }
         guard let name = value.stringValue, let type = EventType(rawValue: name) else {
             let known = EventType.allCases.map(\.rawValue).joined(separator: ", ")
-            throw IntakeError.invalidBody("unknown event type \(value); one of \(known)")
+            throw IntakeError.invalidBody("unknown event type \(JSONWriter.string(value)); one of \(known)")
         }
         return type
     }
