@@ -9,6 +9,11 @@ Rows (see the README's Performance section for what each means):
                            (same script, connections and duration); every
                            accepted event is counted in Redis afterwards
   tracker, batches of 100  events/s vs. redis-benchmark XADD, pipeline 100
+  tracker, UDP datagrams   one event a datagram, accepted into Redis, vs. a bare
+                           recvmmsg sink on the same port fed by the same sender
+                           (bench/udp/udpblast.c, flat out); then the loss at 80 %
+                           of the tracker's own maximum (sent - stored, and what
+                           the kernel says it dropped)
   enricher                 a pre-filled stream to Kafka on one core (taskset)
                            vs. librdkafka's own producer (beacon-bench
                            kafka-ceiling, same settings and messages, same core)
@@ -48,6 +53,7 @@ STREAM = "beacon:events"
 CONNECTIONS = 32
 TARGETS = {
     "tracker_vs_nginx": 0.5,
+    "udp_vs_sink": 0.5,
     "enricher_events_per_second": 100_000,
     "e2e_p99_ms_at_10k": 50,
     "pusher_per_second": 10_000,
@@ -179,6 +185,105 @@ def bench_tracker(stack: Stack, work: str, seconds: int, agents, ips, results: d
         "redis-benchmark XADD -P 100", requests_per_second=batches["requests_per_second"],
         accepted_events=batches["accepted"] * 100, counted_in_redis=counted,
         all_counted=counted >= batches["accepted"] * 100, p99_ms=batches["p99_ms"], entry_bytes=len(entry)))
+    resp.command(stack.ports["redis"], "DEL", STREAM)
+
+
+def udp_tool(work: str) -> str:
+    """bench/udp/udpblast.c, compiled here: Python has no sendmmsg/recvmmsg."""
+    out = os.path.join(work, "udpblast")
+    subprocess.run(["cc", "-O2", "-o", out, os.path.join(HERE, "udp", "udpblast.c")], check=True)
+    return out
+
+
+def udp_send(tool: str, port: int, datagrams: str, rate: float, seconds: int) -> subprocess.Popen:
+    return subprocess.Popen([tool, "send", str(port), datagrams, str(rate), str(seconds)], stdout=subprocess.PIPE, text=True)
+
+
+def udp_sink_ceiling(tool: str, port: int, datagrams: str, seconds: int) -> dict:
+    """What a bare socket reading with recvmmsg takes from the sender, flat out."""
+    sink = subprocess.Popen([tool, "sink", str(port), str(4 << 20)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if sink.stderr.readline().strip() != "ready":
+            raise RuntimeError(f"udpblast sink did not start: {sink.stderr.read()[-500:]}")
+        sender = udp_send(tool, port, datagrams, 0, seconds)
+        sent = json.loads(sender.communicate(timeout=seconds + 30)[0])
+        out = json.loads(sink.communicate(timeout=30)[0])
+    finally:
+        if sink.poll() is None:
+            sink.kill()
+    out["sent"] = sent["sent"]
+    return out
+
+
+def udp_tracker_run(stack: Stack, tool: str, port: int, datagrams: str, rate: float, seconds: int) -> dict:
+    """One sender run against the tracker's UDP port: what it sent, what the
+    tracker stored (its accepted counter and XLEN, once both stopped moving),
+    the kernel's drops for the socket, and the stored rate from the first
+    datagram sent to the last one stored."""
+    accepted_metric = 'beacon_tracker_udp_datagrams_total{outcome="accepted"}'
+    before = stack.metrics("tracker")
+    xlen_before = settled_stream_length(stack)
+    start = time.monotonic()
+    sender = udp_send(tool, port, datagrams, rate, seconds)
+    last_value, last_change = before.get(accepted_metric, 0), start
+    while True:
+        time.sleep(0.1)
+        metrics = stack.metrics("tracker")
+        value = metrics.get(accepted_metric, 0)
+        t = time.monotonic()
+        if value != last_value:
+            last_value, last_change = value, t
+        # Done once the sender finished and nothing was stored for 1.5 s
+        # (longer than the drop gauge's 1 s refresh).
+        if sender.poll() is not None and t - last_change > 1.5:
+            break
+    sent = json.loads(sender.communicate()[0])
+    after = stack.metrics("tracker")
+
+    def delta(name):
+        return int(after.get(name, 0) - before.get(name, 0))
+    accepted = delta(accepted_metric)
+    other = {k.split('"')[1]: delta(k) for k in after if k.startswith("beacon_tracker_udp_datagrams_total{") and k != accepted_metric
+             and delta(k)}
+    drops = delta("beacon_tracker_udp_socket_drops")
+    stored = settled_stream_length(stack) - xlen_before
+    return {"rate": rate, "sent": sent["sent"], "send_seconds": sent["seconds"], "accepted": accepted, "stored_in_redis": stored,
+            "other_outcomes": other, "socket_drops": drops, "lost": sent["sent"] - accepted,
+            "unexplained": sent["sent"] - accepted - drops - sum(other.values()),
+            "per_second": accepted / (last_change - start) if last_change > start else 0.0}
+
+
+def bench_udp(stack: Stack, work: str, seconds: int, agents, ips, results: dict):
+    """UDP datagrams/s into Redis vs. a bare recvmmsg sink on the same port and
+    the same sender; then 80 % of the tracker's own maximum, where nothing may
+    be lost."""
+    tool = udp_tool(work)
+    datagrams = os.path.join(work, "udp-datagrams.txt")
+    with open(datagrams, "w") as f:
+        for i in range(1_000):
+            event = track_event(i, agents, ips)
+            event["writeKey"] = WRITE_KEY
+            f.write(json.dumps(event, separators=(",", ":")) + "\n")
+    port = free_ports(1)[0]
+    say(f"udp: bare recvmmsg sink, sender flat out {seconds}s")
+    ceiling = udp_sink_ceiling(tool, port, datagrams, seconds)
+
+    if stack.running("tracker"):
+        stack.kill_service("tracker", signal.SIGTERM)
+    stack.start_service("tracker", env={"BEACON_TRACKER_UDP_PORT": port})
+    wait_for("the tracker's UDP socket (/readyz)", lambda: stack.http_get("tracker", "/readyz", 2)[0] == 200, 30)
+    say(f"udp: tracker, sender flat out {seconds}s")
+    flat = udp_tracker_run(stack, tool, port, datagrams, 0, seconds)
+    at80_rate = round(0.8 * flat["per_second"])
+    say(f"udp: tracker, sender at {at80_rate:,}/s (80 % of its maximum) {seconds}s")
+    at80 = udp_tracker_run(stack, tool, port, datagrams, at80_rate, seconds)
+    results["rows"].append(row(
+        "tracker, UDP datagrams", flat["per_second"], "datagrams/s", ceiling["per_second"], "recvmmsg sink, same sender",
+        accepted_events=flat["accepted"], counted_in_redis=flat["stored_in_redis"],
+        all_counted=flat["stored_in_redis"] >= flat["accepted"] and at80["stored_in_redis"] >= at80["accepted"],
+        sent=flat["sent"], socket_drops=flat["socket_drops"], unexplained_loss=flat["unexplained"],
+        sink_sent=ceiling["sent"], sink_drops=ceiling["drops"], at_80_percent=at80,
+        datagram_bytes=os.path.getsize(datagrams) // 1_000, udp_rss_mib=machine.peak_rss_mib(stack.pid("tracker"))))
     resp.command(stack.ports["redis"], "DEL", STREAM)
 
 
@@ -442,6 +547,9 @@ def verdicts(results: dict) -> dict:
     out = {}
     if (r := rows.get("tracker, single events")) and r.get("ratio") is not None:
         out["tracker at least half of nginx"] = r["ratio"] >= TARGETS["tracker_vs_nginx"]
+    if (r := rows.get("tracker, UDP datagrams")) and r.get("ratio") is not None:
+        out["UDP at least half of a bare recvmmsg sink"] = r["ratio"] >= TARGETS["udp_vs_sink"]
+        out["UDP: nothing lost at 80 % of the tracker's maximum"] = r["at_80_percent"]["lost"] == 0
     if r := rows.get("enricher, one core"):
         out["enricher at least 100,000 events/s on one core"] = r["value"] >= TARGETS["enricher_events_per_second"]
     if (r := rows.get("end to end, 10k events/s")) and r.get("kafka_p99_ms") is not None:
@@ -470,6 +578,10 @@ def print_table(results: dict):
         if "kafka_p99_ms" in r:
             notes.append(f"Kafka p50/p99/p999 {fmt(r['kafka_p50_ms'])}/{fmt(r['kafka_p99_ms'])}/{fmt(r['kafka_p999_ms'])} ms, "
                          f"live view {fmt(r['live_p50_ms'])}/{fmt(r['live_p99_ms'])}/{fmt(r['live_p999_ms'])} ms")
+        if "at_80_percent" in r:
+            a = r["at_80_percent"]
+            notes.append(f"flat out: {r['sent']:,} sent, {r['socket_drops']:,} dropped by the kernel; "
+                         f"at {a['rate']:,.0f}/s (80 %): {a['sent']:,} sent, {a['lost']:,} lost, {a['socket_drops']:,} kernel drops")
         if "dry_run_per_second" in r:
             notes.append(f"dry run (no APNs) {fmt(r['dry_run_per_second'], 0)}/s")
         measured = f"{fmt(r['value'], 0)} {r['unit'].split('/')[0][:5]}/s" if "/s" in r["unit"] else fmt(r["value"])
@@ -522,6 +634,7 @@ def main() -> int:
     def tracker(stack):
         bench_tracker(stack, args.work_dir, seconds, agents, ips, results)
         results["memory"]["tracker"] = machine.peak_rss_mib(stack.pid("tracker"))
+        bench_udp(stack, args.work_dir, seconds, agents, ips, results)
 
     def end_to_end(stack):
         stack.start_service("tracker")

@@ -42,6 +42,18 @@ all. Then each fault runs as a phase:
                deltas of beacon_tracker_requests_rejected_total{reason} must
                match the error codes received, and no event of a refused
                request may reach Kafka.
+    udp-burst  datagrams to the tracker's UDP port (on in chaos, as in make run)
+               at --udp-rate for as long as bad-input runs, 30 % corrupted:
+               truncated, a bit flipped in a brace or a letter, random bytes,
+               an event over 32 KB, wrong and missing write key, an unknown
+               type, JSON that is not an object. UDP has no acknowledgement, so
+               the check is: every good datagram's events reach beacon.events,
+               unless the kernel's drop counter for the socket
+               (beacon_tracker_udp_socket_drops) accounts for the missing ones;
+               the deltas of beacon_tracker_udp_datagrams_total{outcome} match
+               what was sent (less what the kernel dropped); no event of a bad
+               datagram reaches Kafka. The HTTP load runs meanwhile, checked as
+               always.
 
 Steady load: --threads threads, keep-alive HTTP (http.client), --rate events/s in
 all, POST /v1/batch (5-20 events), /v1/track, /v1/identify, /v1/page with the
@@ -112,12 +124,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.dont_write_bytecode = True  # no __pycache__ in bench/lib
-from stack import HOST, SERVICES, TOPICS, QuietKafkaLogger, Stack, StackError, exit_on_signals  # noqa: E402
+from stack import HOST, SERVICES, TOPICS, QuietKafkaLogger, Stack, StackError, exit_on_signals, free_ports  # noqa: E402
 
 WRITE_KEY = "demo-write-key"
 AUTH = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
 ALL_FAULTS = ["kill-tracker", "kill-enricher", "kill-consumers", "kill-pusher", "redis", "kafka", "mongo",
-              "bad-input"]
+              "bad-input", "udp-burst"]
 SHORT_FAULTS = ["kill-enricher", "bad-input"]
 PUSH_PHASES = {"kill-consumers", "kill-pusher", "kafka", "mongo"}
 IPS = ["81.2.69.160", "216.160.83.56", "89.160.20.112", "2.125.160.216", "67.43.156.1", "175.16.199.1"]
@@ -293,6 +305,13 @@ class PhaseRecord:
         self.load_start = self.load_end = None
         self.lags: dict | None = None
         self.lag_detail: dict = {}
+        # udp-burst
+        self.udp_good: set[str] = set()           # messageIds of good datagrams' events
+        self.udp_good_datagrams: list[list[str]] = []  # each good datagram's messageIds
+        self.udp_bad_ids: set[str] = set()        # messageIds inside bad datagrams (none may arrive)
+        self.udp_expected = collections.Counter()  # outcome -> datagrams sent that should get it
+        self.udp_by_category = collections.Counter()
+        self.udp_before: dict | None = None       # tracker metrics before the phase
 
 
 class HelloPool:
@@ -678,7 +697,9 @@ class Chaos:
         t0 = now()
         self.stack = Stack(ROOT, a.work_dir, a.bin_dir, log_level=a.log_level, kafka_proxy=True)
         self.stack.start_servers()
-        self.stack.start_service("tracker")
+        # UDP intake on, as in make run (restart_service keeps it).
+        self.udp_port = free_ports(1)[0]
+        self.stack.start_service("tracker", {"BEACON_TRACKER_UDP_PORT": self.udp_port})
         self.stack.start_service("enricher", {"BEACON_REDIS_CLAIM_IDLE_MS": a.claim_idle_ms,
                                               "BEACON_REDIS_CLAIM_INTERVAL_MS": min(1000, a.claim_idle_ms)})
         self.stack.start_service("consumers")
@@ -750,7 +771,8 @@ class Chaos:
         bad_ratio = a.bad_ratio if name == "bad-input" else 0.0
         seed = self.rng.randrange(1 << 30)
         before_pids = {s: st.pid(s) for s in SERVICES}
-        tracker_metrics = st.metrics("tracker") if name == "bad-input" else None
+        tracker_metrics = st.metrics("tracker") if name in ("bad-input", "udp-burst") else None
+        rec.udp_before = tracker_metrics if name == "udp-burst" else None
         load = Load(self, rec, a.rate, hello, bad_ratio, seed)
         log(f"{name}: load on")
         load.start()
@@ -763,8 +785,10 @@ class Chaos:
             f"{rec.bad_requests} bad requests); waiting for delivery")
         settle_s, settled = self.settle(rec)
         result = self.evaluate(rec, settle_s, settled)
-        if tracker_metrics is not None:
+        if name == "bad-input":
             self.check_rejections(rec, tracker_metrics, before_pids, result)
+        if name == "udp-burst":
+            self.check_udp(rec, before_pids, result)
         self.check_services(result)
         result["metrics"] = self.snapshot_metrics()
         self.phases.append(result)
@@ -837,8 +861,128 @@ class Chaos:
             self.pause(a.bad_duration)
             rec.fault_end = now()
             rec.fault_detail = {"action": f"{a.bad_ratio:.0%} of requests corrupted for {a.bad_duration:g}s"}
+        elif name == "udp-burst":
+            rec.fault_start = now()
+            sent = self.udp_burst(rec, a.udp_rate, a.bad_duration, a.bad_ratio)
+            rec.fault_end = now()
+            rec.fault_detail = {"action": f"{sent} datagrams at {a.udp_rate:g}/s for {a.bad_duration:g}s to UDP port "
+                                          f"{self.udp_port}, {a.bad_ratio:.0%} corrupted, HTTP load meanwhile"}
         else:
             raise ValueError(name)
+
+    # -- udp-burst
+    UDP_CORRUPTIONS = {"truncated": "invalid_json", "flipped_brace": "invalid_json", "flipped_letter": "invalid_json",
+                       "random_bytes": "invalid_json", "oversized": "too_large", "wrong_key": "unauthorized",
+                       "missing_key": "unauthorized", "unknown_type": "invalid_body", "not_an_object": "invalid_body"}
+
+    def udp_event(self, rng, rec):
+        mid = str(uuid.uuid4())
+        props = {"run": self.run_id, "phase": rec.name}
+        kind = rng.choice(["track", "track", "page", "screen"])
+        event = {"type": kind, "messageId": mid, "properties": props, "context": {"ip": rng.choice(IPS), "locale": "en-GB"}}
+        if kind == "track":
+            event.update(event=rng.choice(["Sensor Reading", "Button Pressed"]), userId=f"device-{rng.randrange(300)}")
+        else:
+            event.update(name=rng.choice(["Home", "Settings"]), anonymousId=f"dev-{rng.randrange(300)}")
+        return mid, event
+
+    def udp_datagram(self, rng, rec, corrupt: bool):
+        """(bytes, category, expected outcome, messageIds it carries)."""
+        if not corrupt:
+            if rng.random() < 0.3:
+                events = [self.udp_event(rng, rec) for _ in range(rng.randint(2, 5))]
+                body = {"writeKey": WRITE_KEY, "batch": [e for _, e in events]}
+                return json.dumps(body).encode(), "good_batch", "accepted", [m for m, _ in events]
+            mid, event = self.udp_event(rng, rec)
+            return json.dumps({**event, "writeKey": WRITE_KEY}).encode(), "good_event", "accepted", [mid]
+        category = rng.choice(sorted(self.UDP_CORRUPTIONS))
+        mid, event = self.udp_event(rng, rec)
+        event["writeKey"] = WRITE_KEY
+        good = json.dumps(event).encode()
+        if category == "truncated":
+            data = good[:rng.randint(1, len(good) - 1)]
+        elif category == "flipped_brace":
+            data = bytes([good[0] ^ 0x01]) + good[1:]
+        elif category == "flipped_letter":  # a letter of the phase name gets its high bit: invalid UTF-8
+            at = good.index(b'"phase": "') + len(b'"phase": "')
+            data = good[:at] + bytes([good[at] ^ 0x80]) + good[at + 1:]
+        elif category == "random_bytes":
+            data = b"\xff" + rng.randbytes(rng.randint(10, 1000))
+        elif category == "oversized":
+            event["properties"]["blob"] = "x" * 40_000
+            data = json.dumps(event).encode()
+        elif category == "wrong_key":
+            data = json.dumps({**event, "writeKey": "stolen"}).encode()
+        elif category == "missing_key":
+            data = json.dumps({k: v for k, v in event.items() if k != "writeKey"}).encode()
+        elif category == "unknown_type":
+            data = json.dumps({**event, "type": "purchase"}).encode()
+        else:  # not_an_object
+            data = json.dumps([event]).encode()
+        return data, category, self.UDP_CORRUPTIONS[category], [mid]
+
+    def udp_burst(self, rec, rate: float, seconds: float, bad_ratio: float) -> int:
+        """Datagrams at `rate` for `seconds`, bad_ratio of them corrupted; returns how many were sent."""
+        rng = random.Random(self.rng.randrange(1 << 30))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        start, sent = now(), 0
+        try:
+            while (t := now()) < start + seconds:
+                if sent >= (t - start) * rate:
+                    time.sleep(0.001)
+                    continue
+                data, category, outcome, ids = self.udp_datagram(rng, rec, rng.random() < bad_ratio)
+                sock.sendto(data, (HOST, self.udp_port))
+                sent += 1
+                with rec.lock:
+                    rec.udp_expected[outcome] += 1
+                    rec.udp_by_category[category] += 1
+                    (rec.udp_good if outcome == "accepted" else rec.udp_bad_ids).update(ids)
+                    if outcome == "accepted":
+                        rec.udp_good_datagrams.append(ids)
+        finally:
+            sock.close()
+        log(f"udp-burst: {sent} datagrams sent ({dict(rec.udp_by_category)})")
+        return sent
+
+    def udp_status(self, rec):
+        """(good events missing from beacon.events, kernel drops and outcome counts since the phase began)."""
+        after = self.stack.metrics("tracker")
+        before = rec.udp_before or {}
+        drops = int(after.get("beacon_tracker_udp_socket_drops", 0) - before.get("beacon_tracker_udp_socket_drops", 0))
+        prefix = 'beacon_tracker_udp_datagrams_total{outcome="'
+        outcomes = {k[len(prefix):-2]: int(after.get(k, 0) - before.get(k, 0)) for k in after if k.startswith(prefix)}
+        with self.collector.lock:
+            missing = [m for m in rec.udp_good if m not in self.collector.events]
+        return missing, drops, {k: v for k, v in outcomes.items() if v}
+
+    def check_udp(self, rec, before_pids, result):
+        problems = result["problems"]
+        if self.stack.pid("tracker") != before_pids["tracker"]:
+            problems.append("tracker restarted during the UDP burst: metric deltas not comparable")
+        missing, drops, outcomes = self.udp_status(rec)
+        expected = {k: v for k, v in rec.udp_expected.items() if v}
+        with self.collector.lock:
+            leaked = sorted(m for m in rec.udp_bad_ids if m in self.collector.events or m in self.collector.invalid)
+            arrived = [sum(1 for m in ids if m in self.collector.events) for ids in rec.udp_good_datagrams]
+        lost_datagrams = sum(1 for n in arrived if n == 0)
+        partial = sum(1 for n, ids in zip(arrived, rec.udp_good_datagrams) if 0 < n < len(ids))
+        # Each datagram the kernel dropped is missing from exactly one outcome's count.
+        shortfall = {k: expected.get(k, 0) - outcomes.get(k, 0) for k in set(expected) | set(outcomes)}
+        result["udp"] = {"datagrams": sum(expected.values()), "by_category": dict(rec.udp_by_category),
+                         "good_events": len(rec.udp_good), "delivered": len(rec.udp_good) - len(missing),
+                         "missing": len(missing), "missing_sample": missing[:20], "socket_drops": drops,
+                         "expected_outcomes": expected, "outcome_deltas": outcomes, "leaked_ids": leaked[:20]}
+        result["udp"].update(good_datagrams_missing=lost_datagrams, good_datagrams_partial=partial)
+        # What the kernel dropped is missing as a whole; anything else missing is loss.
+        if lost_datagrams != shortfall.get("accepted", 0) or partial:
+            problems.append(f"{lost_datagrams} good datagrams missing from beacon.events ({partial} in part), but "
+                            f"{shortfall.get('accepted', 0)} not counted accepted ({drops} kernel drops in all)")
+        if any(v < 0 for v in shortfall.values()) or sum(shortfall.values()) != drops:
+            problems.append(f"udp outcome deltas {outcomes} != datagrams sent {expected} less {drops} kernel drops")
+        if leaked:
+            problems.append(f"{len(leaked)} events of bad datagrams reached Kafka")
+        result["ok"] = not problems
 
     def group_lag(self) -> dict[str, int | None]:
         """Per consumer group: records of its topics (as far as the collector
@@ -923,6 +1067,12 @@ class Chaos:
             with c.lock:
                 missing = sum(1 for m in rec.acked if m not in c.events)
                 push_missing = sum(1 for m in rec.hello_acked if m not in c.feedback and "rules" not in c.failed.get(m, ()))
+            if rec.udp_before is not None and missing == 0:
+                # Good datagrams have no acknowledgement: wait for all their events,
+                # unless the kernel says it dropped datagrams (then check_udp does the sums).
+                udp_missing, drops, _ = self.udp_status(rec)
+                if udp_missing and not drops:
+                    missing = len(udp_missing)
             if missing == 0 and push_missing == 0 and now() - lag_checked >= 1.0:
                 lags, lag_checked = self.group_lag(), now()
                 if all(v == 0 for v in lags.values()):
@@ -1179,6 +1329,11 @@ class Chaos:
                 if b["unexpected_status"]:
                     extra.append(f"4xx+JSON but not the expected status: {len(b['unexpected_status'])}, e.g. "
                                  f"{b['unexpected_status'][0]}")
+            if p["fault"] == "udp-burst" and "udp" in p:
+                u = p["udp"]
+                extra.append(f"udp: {u['datagrams']} datagrams ({u['by_category']}); good events {u['good_events']}, "
+                             f"in beacon.events {u['delivered']}, missing {u['missing']}, kernel drops {u['socket_drops']}")
+                extra.append(f"udp outcome deltas {u['outcome_deltas']} vs sent {u['expected_outcomes']}")
             if p["fault"] == "kill-enricher":
                 claimed = p["metrics"].get("enricher", {}).get("beacon_enricher_entries_claimed_total")
                 extra.append(f"the restarted enricher claimed {int(claimed) if claimed is not None else '?'} entries "
@@ -1238,6 +1393,7 @@ def parse_args(argv):
     p.add_argument("--settle-timeout", type=float, default=None, help="seconds to wait for delivery (default 90)")
     p.add_argument("--claim-idle-ms", type=int, default=5000)
     p.add_argument("--outage", type=float, default=10.0, help="seconds a server stays down (default 10)")
+    p.add_argument("--udp-rate", type=float, default=1000.0, help="datagrams/s of the udp-burst fault (default 1000)")
     p.add_argument("--strict", action="store_true",
                    help="warnings (e.g. a consumer group whose commit is stuck although its work is done) fail the run")
     p.add_argument("--log-level", default="info")

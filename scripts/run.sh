@@ -9,6 +9,7 @@
 #
 # Settings (environment or make variables):
 #   TRACKER_PORT=8080 ENRICHER_PORT=8081 CONSUMERS_PORT=8082 PUSHER_PORT=8083
+#   TRACKER_UDP_PORT=8125 (the tracker's UDP intake; 0: off)
 #   LIVEVIEW_PORT=8090 REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017
 #   RULES_FILE=services/consumers/rules.demo.yaml (the consumers' rules;
 #     relative to the repository)
@@ -24,6 +25,7 @@ cd "$ROOT"
 source "$ROOT/scripts/stack.sh"
 
 TRACKER_PORT="${TRACKER_PORT:-8080}"
+TRACKER_UDP_PORT="${TRACKER_UDP_PORT:-8125}"
 ENRICHER_PORT="${ENRICHER_PORT:-8081}"
 CONSUMERS_PORT="${CONSUMERS_PORT:-8082}"
 PUSHER_PORT="${PUSHER_PORT:-8083}"
@@ -41,6 +43,7 @@ RUN_DIR="$ROOT/.run"
 SERVICE_START_TIMEOUT="${SERVICE_START_TIMEOUT:-60}"
 
 case "$CONFIG" in debug | release) ;; *) echo "run: CONFIG must be debug or release, not '$CONFIG'" >&2; exit 2 ;; esac
+[[ "$TRACKER_UDP_PORT" =~ ^[0-9]+$ ]] && ((TRACKER_UDP_PORT <= 65535)) || { echo "run: TRACKER_UDP_PORT must be a port number or 0 (off), not '$TRACKER_UDP_PORT'" >&2; exit 2; }
 case "$PUSHER_DRY_RUN" in true | false) ;; *) echo "run: PUSHER_DRY_RUN must be true or false, not '$PUSHER_DRY_RUN'" >&2; exit 2 ;; esac
 [[ -f "$RULES_FILE" ]] || { echo "run: RULES_FILE=$RULES_FILE: no such file (relative paths start at $ROOT)" >&2; exit 2; }
 
@@ -110,7 +113,8 @@ start_service() {
 }
 
 start_service tracker "$TRACKER_PORT" \
-    BEACON_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+    BEACON_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
+    BEACON_TRACKER_UDP_PORT="$TRACKER_UDP_PORT"
 start_service enricher "$ENRICHER_PORT" \
     BEACON_REDIS_URLS="redis://127.0.0.1:$REDIS_PORT" \
     BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
@@ -153,6 +157,7 @@ cat <<EOF
 Beacon is running ($CONFIG build). Ctrl-C stops everything.
 
   Tracker   http://127.0.0.1:$TRACKER_PORT        (write key: demo-write-key)
+$( ((TRACKER_UDP_PORT == 0)) || echo "  Tracker   udp://127.0.0.1:$TRACKER_UDP_PORT         (one event or batch per datagram, writeKey inside)")
   Enricher  http://127.0.0.1:$ENRICHER_PORT/metrics  (/healthz, /readyz)
   Consumers http://127.0.0.1:$CONSUMERS_PORT/stats?app=demo  (/metrics; rules: $RULES_FILE)
   Pusher    http://127.0.0.1:$PUSHER_PORT/metrics  ($PUSHER_MODE)
@@ -163,6 +168,8 @@ Register a push device for u1:
   curl -u demo-write-key: -H 'Content-Type: application/json' -d '{"userId":"u1","traits":{"name":"Ada"},"context":{"device":{"token":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","type":"ios"}}}' http://127.0.0.1:$TRACKER_PORT/v1/identify
 $SEND_HINT
   curl -u demo-write-key: -H 'Content-Type: application/json' -d '{"userId":"u1","event":"Hello","properties":{"x":1}}' http://127.0.0.1:$TRACKER_PORT/v1/track
+
+$( ((TRACKER_UDP_PORT == 0)) || printf 'Or over UDP:\n  %s\n' "echo '{\"writeKey\":\"demo-write-key\",\"type\":\"track\",\"event\":\"Ping\",\"userId\":\"u1\"}' | nc -u -w0 127.0.0.1 $TRACKER_UDP_PORT")
 
 Logs: .run/{tracker,enricher,consumers,pusher,liveview,redis,kafka,mongo}.log
 

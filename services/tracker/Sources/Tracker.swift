@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import ServiceLifecycle
 
-/// The tracker: HTTP intake in front, the Redis writer behind.
+/// The tracker: HTTP (and, when `tracker.udpPort` is set, UDP) intake in front, the Redis writer behind.
 public enum Tracker: ServiceDefinition {
     public static let name = "tracker"
     public static let abstract = "Beacon's public intake: the Segment tracking API and a pixel, into a Redis Stream."
@@ -12,11 +12,14 @@ public enum Tracker: ServiceDefinition {
         let metrics = TrackerMetrics(apps: settings.writeKeys.appNames)
         let queue = EventQueue<WriteRequest>(capacity: settings.bufferCapacity)
         let writer = StreamWriter(settings: settings.writer, queue: queue, context: context, metrics: metrics)
+        // One reader, one set of rate limits and one way into the writer for HTTP and UDP alike.
+        let reader = PayloadReader(limits: settings.limits)
+        let admission = EventAdmission(limits: settings.rateLimits, trackedUsers: settings.trackedUsers, metrics: metrics)
+        let submitter = EventSubmitter(queue: queue, writer: writer, ackTimeout: settings.limits.ackTimeout)
         let intake = EventIntake(
-            writeKeys: settings.writeKeys, reader: PayloadReader(limits: settings.limits),
+            writeKeys: settings.writeKeys, reader: reader,
             clientAddress: ClientAddress(trustedProxies: settings.trustedProxies), origins: settings.cors.origins,
-            admission: EventAdmission(limits: settings.rateLimits, trackedUsers: settings.trackedUsers, metrics: metrics),
-            submitter: EventSubmitter(queue: queue, writer: writer, ackTimeout: settings.limits.ackTimeout), metrics: metrics
+            admission: admission, submitter: submitter, metrics: metrics
         )
         let app = Application(
             router: makeRouter(readiness: context.readiness, cors: settings.cors), server: server(intake: intake, cors: settings.cors),
@@ -24,7 +27,16 @@ public enum Tracker: ServiceDefinition {
         context.logger.info("tracker starting", metadata: ["redis": "\(settings.writer.redisURL)"])
         // The writer first, so it stops last: the server stops taking
         // requests, then the writer drains what they queued.
-        return [BlockingLoopService([writer], drainTimeout: settings.drainTimeout, logger: context.logger), app]
+        var parts: [any Service] = [BlockingLoopService([writer], drainTimeout: settings.drainTimeout, logger: context.logger), app]
+        if settings.udp.port != 0 {
+            let datagrams = DatagramIntake(
+                reader: DatagramReader(writeKeys: settings.writeKeys, reader: reader, admission: admission), submitter: submitter,
+                metrics: metrics, logger: context.logger)
+            parts.append(UDPListener(
+                settings: settings.udp, intake: datagrams, ready: context.condition("udp", reason: "not listening yet"),
+                logger: context.logger))
+        }
+        return parts
     }
 
     /// HTTP/1.1 with the intake answered in the channel pipeline (see

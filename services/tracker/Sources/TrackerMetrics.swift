@@ -26,6 +26,19 @@ final class TrackerMetrics: Sendable {
     let redisUp = Gauge(label: "beacon_tracker_redis_up")
     let writeDuration = Timer(label: "beacon_tracker_redis_write_duration_seconds")
 
+    // UDP intake: each datagram's outcome, the events a batch datagram lost
+    // on the way, and the kernel's drops for the socket (-1: not known here),
+    // so that loss under overload is never silent.
+    private let udpDatagrams = Dictionary(uniqueKeysWithValues: DatagramOutcome.allCases.map {
+        ($0, Counter(label: "beacon_tracker_udp_datagrams_total", dimensions: [("outcome", $0.rawValue)]))
+    })
+    let udpInvalidEvents = Counter(label: "beacon_tracker_udp_invalid_events_total")
+    let udpSocketDrops = Gauge(label: "beacon_tracker_udp_socket_drops")
+
+    func datagram(_ outcome: DatagramOutcome, count: Int = 1) {
+        udpDatagrams[outcome]?.increment(by: count)
+    }
+
     /// Why events met a rate limit: refused (the app's bucket), or sent to
     /// the overflow stream (a user's bucket).
     enum RateLimitOutcome: String, CaseIterable, Sendable {

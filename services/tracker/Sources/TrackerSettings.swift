@@ -54,12 +54,20 @@ public struct TrackerSettings: ServiceSettings {
     static let trackedUsers = Setting<Int>(
         "tracker.rateLimitedUsers", default: 100_000,
         "users whose buckets are kept per process; past it, refilled buckets are forgotten first", check: SettingCheck.positive)
+    static let udpPort = Setting<Int>(
+        "tracker.udpPort", default: 0,
+        "UDP intake port on http.host: one event or a {\"batch\": [...]} per datagram, writeKey inside (0: no UDP intake)",
+        check: SettingCheck.range(0...65535))
+    static let udpReceiveBufferBytes = Setting<Int>(
+        "tracker.udpReceiveBufferBytes", default: 4 * 1024 * 1024,
+        "SO_RCVBUF of the UDP socket: datagrams the kernel holds while the tracker is busy (Linux caps it at net.core.rmem_max)",
+        check: SettingCheck.positive)
     static let drain = ShutdownSettings.drainTimeout(default: 10_000, "how long SIGTERM waits for the writer to store what requests queued")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
         writeKeys, trustedProxies, maxEventBytes, maxRequestBytes, maxBatchEvents, bufferEvents, ackTimeoutMs,
         redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, allowedOrigins, allowCredentials, corsMaxAge,
-        overflowStream, appRate, appBurst, userRate, userBurst, trackedUsers, drain,
+        overflowStream, appRate, appBurst, userRate, userBurst, trackedUsers, udpPort, udpReceiveBufferBytes, drain,
     ]
 
     let http: ApplicationConfiguration
@@ -71,6 +79,7 @@ public struct TrackerSettings: ServiceSettings {
     let cors: CORSPolicy
     let rateLimits: [String: RateLimit]
     let trackedUsers: Int
+    let udp: UDPListener.Settings
     public let drainTimeout: Duration
 
     public init(_ reader: SettingsReader) throws(SettingsError) {
@@ -100,6 +109,8 @@ public struct TrackerSettings: ServiceSettings {
         }
         self.rateLimits = rateLimits
         trackedUsers = try reader(Self.trackedUsers)
+        udp = UDPListener.Settings(
+            host: try reader(HTTPSettings.host), port: try reader(Self.udpPort), receiveBufferBytes: try reader(Self.udpReceiveBufferBytes))
         drainTimeout = try reader(Self.drain).milliseconds
     }
 }
