@@ -80,7 +80,10 @@ let package = Package(
 
         // tracker: public intake, Segment API and pixel -> Redis Stream.
         .target(name: "TrackerService",
-                dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics, .product(name: "CompressNIO", package: "compress-nio")],
+                dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics, .product(name: "CompressNIO", package: "compress-nio"),
+                               // Connections/: plain NIO handlers, and Hummingbird's child channel they are put into.
+                               nio, .product(name: "NIOHTTP1", package: "swift-nio"),
+                               .product(name: "HummingbirdCore", package: "hummingbird")],
                 path: "services/tracker/Sources"),
         .executableTarget(name: "beacon-tracker", dependencies: ["TrackerService", "BeaconCore"], path: "services/tracker/Main"),
 
@@ -165,7 +168,9 @@ let package = Package(
                                    .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")],
                     path: "Tests/SharedTests"),
         .testTarget(name: "TrackerTests", dependencies: ["TrackerService", "BeaconTestSupport", hummingbirdTesting,
-                                                         .product(name: "CompressNIO", package: "compress-nio")], path: "Tests/TrackerTests"),
+                                                         .product(name: "CompressNIO", package: "compress-nio"),
+                                                         .product(name: "NIOEmbedded", package: "swift-nio"),
+                                                         .product(name: "NIOHTTP1", package: "swift-nio")], path: "Tests/TrackerTests"),
         .testTarget(name: "EnricherTests", dependencies: ["EnricherService", "BeaconTestSupport", "Yams", hummingbirdTesting], path: "Tests/EnricherTests"),
         .testTarget(name: "ConsumersTests", dependencies: ["ConsumersService", "BeaconTestSupport", "BeaconMongo", "BeaconRedis", hummingbirdTesting],
                     path: "Tests/ConsumersTests"),
