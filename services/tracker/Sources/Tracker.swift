@@ -17,7 +17,8 @@ public enum Tracker: ServiceDefinition {
             queue: queue, writer: writer, metrics: metrics
         )
         let app = Application(
-            router: makeRouter(intake: intake, readiness: context.readiness, cors: settings.cors), configuration: settings.http,
+            router: makeRouter(intake: intake, readiness: context.readiness, cors: settings.cors),
+            server: .guardedHTTP1(settings.connections, observer: metrics), configuration: settings.http,
             logger: context.logger)
         context.logger.info("tracker starting", metadata: ["redis": "\(settings.writer.redisURL)"])
         // The writer first, so it stops last: the server stops taking

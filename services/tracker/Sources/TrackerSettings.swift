@@ -35,10 +35,26 @@ public struct TrackerSettings: ServiceSettings {
         "cors.maxAgeSeconds", default: 86_400, "how long a browser may keep a preflight's answer", check: SettingCheck.positive)
     static let drain = ShutdownSettings.drainTimeout(default: 10_000, "how long SIGTERM waits for the writer to store what requests queued")
 
+    // Slow and idle clients: every connection is bounded in time, and their number.
+    static let requestHeadTimeoutMs = Setting<Int>(
+        "tracker.requestHeadTimeoutMs", default: 10_000,
+        "time to send a request's head, from connecting or from its first byte on a keep-alive connection; closed after",
+        check: SettingCheck.positive)
+    static let requestBodyTimeoutMs = Setting<Int>(
+        "tracker.requestBodyTimeoutMs", default: 30_000, "time to send a whole request body once its head arrived; 408 and closed after",
+        check: SettingCheck.positive)
+    static let idleTimeoutMs = Setting<Int>(
+        "tracker.idleTimeoutMs", default: 60_000, "how long a keep-alive connection may wait for its next request before it is closed",
+        check: SettingCheck.positive)
+    static let maxConnections = Setting<Int>(
+        "tracker.maxConnections", default: 10_000, "open connections at most; one more is closed at once (and counted)",
+        check: SettingCheck.positive)
+    static let connectionSettings: [any SettingDescription] = [requestHeadTimeoutMs, requestBodyTimeoutMs, idleTimeoutMs, maxConnections]
+
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
         writeKeys, trustedProxies, maxEventBytes, maxRequestBytes, maxBatchEvents, bufferEvents, ackTimeoutMs,
         redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, allowedOrigins, allowCredentials, corsMaxAge, drain,
-    ]
+    ] + connectionSettings
 
     let http: ApplicationConfiguration
     let writeKeys: WriteKeys
@@ -47,6 +63,7 @@ public struct TrackerSettings: ServiceSettings {
     let bufferCapacity: Int
     let writer: StreamWriter.Settings
     let cors: CORSPolicy
+    let connections: ConnectionBounds
     public let drainTimeout: Duration
 
     public init(_ reader: SettingsReader) throws(SettingsError) {
@@ -69,5 +86,11 @@ public struct TrackerSettings: ServiceSettings {
             origins: AllowedOrigins(origins), allowCredentials: try reader(Self.allowCredentials),
             maxAge: .seconds(try reader(Self.corsMaxAge)))
         drainTimeout = try reader(Self.drain).milliseconds
+        connections = ConnectionBounds(
+            maxConnections: try reader(Self.maxConnections),
+            timeouts: ConnectionTimeouts(
+                head: .milliseconds(Int64(try reader(Self.requestHeadTimeoutMs))),
+                body: .milliseconds(Int64(try reader(Self.requestBodyTimeoutMs))),
+                idle: .milliseconds(Int64(try reader(Self.idleTimeoutMs)))))
     }
 }
