@@ -8,6 +8,9 @@ import NIOHTTP1
 /// `RequestTimeoutHandler` right after NIOHTTP1's request decoder (before
 /// Hummingbird turns parts into HTTPTypes), so that both stay plain NIO.
 /// Hummingbird's own idle timeout is left off: the timeout handler owns it.
+/// For the memory an idle connection keeps: smaller receive buffers
+/// (`ReceiveBuffers`) and each request answered in a task of its own
+/// (`RequestInOwnTask`).
 struct GuardedHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
@@ -17,6 +20,7 @@ struct GuardedHTTP1Channel: ServerChildChannel {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         do {
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: ReceiveBuffers.allocator)
             try channel.pipeline.syncOperations.addHandler(ConnectionLimitHandler(limit: limit), position: .first)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
@@ -42,7 +46,8 @@ extension HTTPServerBuilder {
         let limit = ConnectionLimit(maximum: bounds.maxConnections, observer: observer)
         return HTTPServerBuilder { responder in
             GuardedHTTP1Channel(
-                http1: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: nil)), limit: limit,
+                http1: HTTP1Channel(responder: RequestInOwnTask.responder(responder), configuration: .init(idleTimeout: nil)),
+                limit: limit,
                 timeouts: bounds.timeouts)
         }
     }
