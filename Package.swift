@@ -81,8 +81,10 @@ let package = Package(
 
         // tracker: public intake, Segment API and pixel -> Redis Stream.
         .target(name: "TrackerService",
-                dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics, nio, .product(name: "CompressNIO", package: "compress-nio"),
-                               .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "HummingbirdCore", package: "hummingbird")],
+                dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics, .product(name: "CompressNIO", package: "compress-nio"),
+                               // HTTPIntake/ and Connections/: plain NIO handlers, in Hummingbird's child channel.
+                               nio, .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                               .product(name: "HummingbirdCore", package: "hummingbird")],
                 path: "services/tracker/Sources"),
         .executableTarget(name: "beacon-tracker", dependencies: ["TrackerService", "BeaconCore"], path: "services/tracker/Main"),
 
@@ -167,7 +169,9 @@ let package = Package(
                                    .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")],
                     path: "Tests/SharedTests"),
         .testTarget(name: "TrackerTests", dependencies: ["TrackerService", "BeaconTestSupport", hummingbirdTesting,
-                                                         .product(name: "CompressNIO", package: "compress-nio")], path: "Tests/TrackerTests"),
+                                                         .product(name: "CompressNIO", package: "compress-nio"),
+                                                         .product(name: "NIOEmbedded", package: "swift-nio"),
+                                                         .product(name: "NIOHTTP1", package: "swift-nio")], path: "Tests/TrackerTests"),
         .testTarget(name: "EnricherTests", dependencies: ["EnricherService", "BeaconTestSupport", "Yams", hummingbirdTesting], path: "Tests/EnricherTests"),
         .testTarget(name: "ConsumersTests", dependencies: ["ConsumersService", "BeaconTestSupport", "BeaconMongo", "BeaconRedis", hummingbirdTesting],
                     path: "Tests/ConsumersTests"),

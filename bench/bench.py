@@ -21,6 +21,10 @@ Rows (see the README's Performance section for what each means):
                            rates: tracker 2xx -> Kafka, and -> live view
   pusher                   notifications/s to the APNs stand-in vs. h2load
                            against the same server
+  idle connection memory   RSS of a fresh tracker with 10,000 idle keep-alive
+                           connections (each sent one good request, got its
+                           200 and stays open) minus its RSS with none, per
+                           connection (target: at most 8 KB)
   memory                   peak RSS (VmHWM) of each service
 
 Writes bench/results/latest.json and bench/results/latest.png and prints a table.
@@ -29,6 +33,7 @@ Writes bench/results/latest.json and bench/results/latest.png and prints a table
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime
 import json
 import os
@@ -42,6 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "lib"))
 
+import connections  # noqa: E402
 import loadtools  # noqa: E402
 import machine  # noqa: E402
 import plot  # noqa: E402
@@ -58,7 +64,9 @@ TARGETS = {
     "e2e_p99_ms_at_10k": 50,
     "pusher_per_second": 10_000,
     "tracker_rss_mib": 64,
+    "idle_connection_bytes": 8 * 1024,
 }
+IDLE_CONNECTIONS = 10_000
 
 
 def say(*parts):
@@ -285,6 +293,58 @@ def bench_udp(stack: Stack, work: str, seconds: int, agents, ips, results: dict)
         sink_sent=ceiling["sent"], sink_drops=ceiling["drops"], at_80_percent=at80,
         datagram_bytes=os.path.getsize(datagrams) // 1_000, udp_rss_mib=machine.peak_rss_mib(stack.pid("tracker"))))
     resp.command(stack.ports["redis"], "DEL", STREAM)
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def bench_idle_connections(stack: Stack, count: int, results: dict):
+    """A fresh tracker's RSS with `count` idle keep-alive connections, each
+    after one good request, minus its RSS with none (after a warm-up of a
+    few hundred such connections opened and closed), per connection."""
+    fd_limit = connections.raise_fd_limit(count + 1_024)  # the tracker inherits it
+    if fd_limit < count + 256:
+        raise RuntimeError(f"RLIMIT_NOFILE {fd_limit} is too low for {count} connections")
+    if stack.running("tracker"):
+        stack.kill_service("tracker", signal.SIGTERM)
+    # Idle for the whole measurement, and room for all of them.
+    stack.start_service("tracker", env={"BEACON_TRACKER_IDLE_TIMEOUT_MS": 600_000,
+                                        "BEACON_TRACKER_MAX_CONNECTIONS": count + 100})
+    port, pid = stack.ports["tracker"], stack.pid("tracker")
+    body = json.dumps({"userId": "idle-user", "event": "Idle Connection", "properties": {"n": 1}}).encode()
+    auth = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
+    request = (f"POST /v1/track HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+               f"Authorization: {auth}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    open_metric = "beacon_tracker_open_connections"
+
+    warm = connections.connect_many(port, 300, request)
+    connections.read_one_response_each(warm)
+    connections.close_all(warm)
+    wait_for("the warm-up connections to close", lambda: stack.metrics("tracker").get(open_metric, 0) <= 1, 30)
+    time.sleep(1)  # let the loops settle before the baseline: not synchronisation
+    before = rss_kib(pid)
+    say(f"idle connections: {count} keep-alive connections, one request each")
+    started = time.monotonic()
+    socks = connections.connect_many(port, count, request)
+    try:
+        answers = connections.read_one_response_each(socks)
+        opened_s = time.monotonic() - started
+        open_now = wait_for(f"{count} open connections in {open_metric}",
+                            lambda: (v := stack.metrics("tracker").get(open_metric, 0)) >= count and v, 30)
+        time.sleep(2)  # idle, as the row says
+        after = rss_kib(pid)
+        still_open = stack.metrics("tracker").get(open_metric, 0)
+    finally:
+        connections.close_all(socks)
+    per_connection = (after - before) * 1024 / count
+    results["rows"].append(row(
+        "tracker, idle connection memory", per_connection, "bytes/connection", None, "",
+        connections=count, answers=answers, rss_before_mib=round(before / 1024, 1), rss_after_mib=round(after / 1024, 1),
+        open_connections_metric=still_open, seen_open=open_now, opened_and_answered_s=round(opened_s, 1),
+        target_bytes=TARGETS["idle_connection_bytes"], fd_limit=fd_limit))
 
 
 def start_pinned(stack: Stack, name: str, cpu: int, **kwargs):
@@ -558,6 +618,8 @@ def verdicts(results: dict) -> dict:
         out["pusher at least 10,000 notifications/s"] = r["value"] >= TARGETS["pusher_per_second"]
     if (rss := results["memory"].get("tracker")) is not None:
         out["tracker under 64 MB RSS"] = rss < TARGETS["tracker_rss_mib"]
+    if r := rows.get("tracker, idle connection memory"):
+        out["an idle connection costs at most 8 KB"] = r["value"] <= TARGETS["idle_connection_bytes"]
     return out
 
 
@@ -582,6 +644,9 @@ def print_table(results: dict):
             a = r["at_80_percent"]
             notes.append(f"flat out: {r['sent']:,} sent, {r['socket_drops']:,} dropped by the kernel; "
                          f"at {a['rate']:,.0f}/s (80 %): {a['sent']:,} sent, {a['lost']:,} lost, {a['socket_drops']:,} kernel drops")
+        if "rss_before_mib" in r:
+            notes.append(f"{r['connections']:,} connections: RSS {r['rss_before_mib']} -> {r['rss_after_mib']} MiB, "
+                         f"answers {r['answers']}")
         if "dry_run_per_second" in r:
             notes.append(f"dry run (no APNs) {fmt(r['dry_run_per_second'], 0)}/s")
         measured = f"{fmt(r['value'], 0)} {r['unit'].split('/')[0][:5]}/s" if "/s" in r["unit"] else fmt(r["value"])
@@ -635,6 +700,7 @@ def main() -> int:
         bench_tracker(stack, args.work_dir, seconds, agents, ips, results)
         results["memory"]["tracker"] = machine.peak_rss_mib(stack.pid("tracker"))
         bench_udp(stack, args.work_dir, seconds, agents, ips, results)
+        bench_idle_connections(stack, 1_000 if args.quick else IDLE_CONNECTIONS, results)
 
     def end_to_end(stack):
         stack.start_service("tracker")

@@ -54,6 +54,14 @@ all. Then each fault runs as a phase:
                what was sent (less what the kernel dropped); no event of a bad
                datagram reaches Kafka. The HTTP load runs meanwhile, checked as
                always.
+    slow-clients  3,000 connections (--slow-clients) that stall while good
+               traffic flows: half send part of a request head, half a whole
+               head and part of the body. The tracker must close every one
+               of them within its timeouts (the harness starts it with
+               tracker.requestHeadTimeoutMs 5000 and requestBodyTimeoutMs
+               10000, --slow-timeouts-ms), the stalled bodies with a 408, the
+               beacon_tracker_connections_closed_total{reason} deltas must
+               count them, and every good request meanwhile must get its 2xx.
 
 Steady load: --threads threads, keep-alive HTTP (http.client), --rate events/s in
 all, POST /v1/batch (5-20 events), /v1/track, /v1/identify, /v1/page with the
@@ -125,11 +133,12 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.dont_write_bytecode = True  # no __pycache__ in bench/lib
 from stack import HOST, SERVICES, TOPICS, QuietKafkaLogger, Stack, StackError, exit_on_signals, free_ports  # noqa: E402
+import connections  # noqa: E402
 
 WRITE_KEY = "demo-write-key"
 AUTH = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
 ALL_FAULTS = ["kill-tracker", "kill-enricher", "kill-consumers", "kill-pusher", "redis", "kafka", "mongo",
-              "bad-input", "udp-burst"]
+              "bad-input", "udp-burst", "slow-clients"]
 SHORT_FAULTS = ["kill-enricher", "bad-input"]
 PUSH_PHASES = {"kill-consumers", "kill-pusher", "kafka", "mongo"}
 IPS = ["81.2.69.160", "216.160.83.56", "89.160.20.112", "2.125.160.216", "67.43.156.1", "175.16.199.1"]
@@ -697,9 +706,13 @@ class Chaos:
         t0 = now()
         self.stack = Stack(ROOT, a.work_dir, a.bin_dir, log_level=a.log_level, kafka_proxy=True)
         self.stack.start_servers()
-        # UDP intake on, as in make run (restart_service keeps it).
+        # UDP intake on, as in make run (restart_service keeps it), and short
+        # request timeouts so that the slow-clients phase stays short.
         self.udp_port = free_ports(1)[0]
-        self.stack.start_service("tracker", {"BEACON_TRACKER_UDP_PORT": self.udp_port})
+        head_ms, body_ms = a.slow_timeouts_ms
+        self.stack.start_service("tracker", {"BEACON_TRACKER_UDP_PORT": self.udp_port,
+                                             "BEACON_TRACKER_REQUEST_HEAD_TIMEOUT_MS": head_ms,
+                                             "BEACON_TRACKER_REQUEST_BODY_TIMEOUT_MS": body_ms})
         self.stack.start_service("enricher", {"BEACON_REDIS_CLAIM_IDLE_MS": a.claim_idle_ms,
                                               "BEACON_REDIS_CLAIM_INTERVAL_MS": min(1000, a.claim_idle_ms)})
         self.stack.start_service("consumers")
@@ -771,7 +784,7 @@ class Chaos:
         bad_ratio = a.bad_ratio if name == "bad-input" else 0.0
         seed = self.rng.randrange(1 << 30)
         before_pids = {s: st.pid(s) for s in SERVICES}
-        tracker_metrics = st.metrics("tracker") if name in ("bad-input", "udp-burst") else None
+        tracker_metrics = st.metrics("tracker") if name in ("bad-input", "udp-burst", "slow-clients") else None
         rec.udp_before = tracker_metrics if name == "udp-burst" else None
         load = Load(self, rec, a.rate, hello, bad_ratio, seed)
         log(f"{name}: load on")
@@ -789,6 +802,8 @@ class Chaos:
             self.check_rejections(rec, tracker_metrics, before_pids, result)
         if name == "udp-burst":
             self.check_udp(rec, before_pids, result)
+        if name == "slow-clients":
+            self.check_slow_clients(rec, tracker_metrics, before_pids, result)
         self.check_services(result)
         result["metrics"] = self.snapshot_metrics()
         self.phases.append(result)
@@ -867,6 +882,8 @@ class Chaos:
             rec.fault_end = now()
             rec.fault_detail = {"action": f"{sent} datagrams at {a.udp_rate:g}/s for {a.bad_duration:g}s to UDP port "
                                           f"{self.udp_port}, {a.bad_ratio:.0%} corrupted, HTTP load meanwhile"}
+        elif name == "slow-clients":
+            self.slow_client_flood(rec)
         else:
             raise ValueError(name)
 
@@ -983,6 +1000,55 @@ class Chaos:
         if leaked:
             problems.append(f"{len(leaked)} events of bad datagrams reached Kafka")
         result["ok"] = not problems
+
+    def slow_client_flood(self, rec: PhaseRecord):
+        """--slow-clients connections that stall, half in the head and half in
+        the body; polls (bounded by the timeouts plus a margin) until the
+        tracker has closed each of them, while the load goes on."""
+        a, port = self.args, self.stack.ports["tracker"]
+        head_ms, body_ms = a.slow_timeouts_ms
+        self.pause(a.pre)
+        connections.raise_fd_limit(a.slow_clients + 4096)
+        half_head = f"POST /v1/batch HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Ty".encode()
+        half_body = (f"POST /v1/batch HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+                     f"Authorization: {AUTH}\r\nContent-Length: 4000\r\n\r\n{{\"batch\":[").encode()
+        rec.fault_start = now()
+        heads = connections.connect_many(port, a.slow_clients // 2, half_head)
+        heads_open = now()
+        bodies = connections.connect_many(port, a.slow_clients - len(heads), half_body)
+        bodies_open = now()
+        log(f"slow-clients: {len(heads)} connections stalled in the head, {len(bodies)} in the body "
+            f"(opened in {bodies_open - rec.fault_start:.1f}s)")
+        closed_at: dict[str, float] = {}
+        counts = {"head": 0, "body": 0}
+        received: dict = {}
+        deadline = bodies_open + (max(head_ms, body_ms) / 1000) + 20
+        try:
+            while now() < deadline and len(closed_at) < 2:
+                for kind, socks in (("head", heads), ("body", bodies)):
+                    if kind not in closed_at:
+                        counts[kind] = connections.drain(socks, received)
+                        if counts[kind] == len(socks):
+                            closed_at[kind] = now()
+                time.sleep(0.5)  # polling the sockets' state, not synchronisation
+        finally:
+            connections.close_all(heads + bodies)
+        rec.fault_end = now()
+        answers = collections.Counter(connections.status_of(received.get(s, b"")) or "none" for s in bodies)
+        head_answers = collections.Counter(connections.status_of(received.get(s, b"")) or "none" for s in heads)
+        rec.fault_detail = {
+            "action": f"{len(heads)} connections stalled in the request head, {len(bodies)} in the body, "
+                      f"while the load flowed (head timeout {head_ms} ms, body timeout {body_ms} ms)",
+            "stalled_in_head": len(heads), "stalled_in_body": len(bodies),
+            "closed_in_head": counts["head"], "closed_in_body": counts["body"],
+            "head_closed_all_after_s": round(closed_at["head"] - heads_open, 2) if "head" in closed_at else None,
+            "body_closed_all_after_s": round(closed_at["body"] - bodies_open, 2) if "body" in closed_at else None,
+            "body_answers": dict(answers), "head_answers": dict(head_answers),
+            "timeouts_ms": {"head": head_ms, "body": body_ms},
+        }
+        log(f"slow-clients: closed by the tracker: {counts['head']}/{len(heads)} head, {counts['body']}/{len(bodies)} "
+            f"body (all after {rec.fault_detail['head_closed_all_after_s']}s / {rec.fault_detail['body_closed_all_after_s']}s); "
+            f"body answers {dict(answers)}")
 
     def group_lag(self) -> dict[str, int | None]:
         """Per consumer group: records of its topics (as far as the collector
@@ -1217,6 +1283,39 @@ class Chaos:
             result["problems"].append(f"rejected_total deltas {deltas} != error codes received {observed}")
             result["ok"] = False
 
+    def check_slow_clients(self, rec, before, before_pids, result):
+        """Every stalled connection closed within its timeout (plus polling and
+        a loaded machine's margin), the stalled bodies answered 408, the
+        closed-connection metric counting them, and no good request failing."""
+        st, d = self.stack, rec.fault_detail
+        problems = result["problems"]
+        margin = 10.0
+        for kind in ("head", "body"):
+            took, limit = d[f"{kind}_closed_all_after_s"], d["timeouts_ms"][kind] / 1000 + margin
+            if took is None:
+                problems.append(f"{d[f'stalled_in_{kind}'] - d[f'closed_in_{kind}']} connections stalled in the {kind} "
+                                f"still open at the end")
+            elif took > limit:
+                problems.append(f"connections stalled in the {kind} closed only after {took}s (timeout "
+                                f"{d['timeouts_ms'][kind]} ms)")
+        if d["body_answers"].get("408", 0) != d["stalled_in_body"]:
+            problems.append(f"stalled bodies answered {d['body_answers']}, not 408 each")
+        if st.pid("tracker") != before_pids["tracker"]:
+            problems.append("tracker restarted during the slow-client flood")
+        else:
+            after = st.metrics("tracker")
+            deltas = {}
+            for reason in ("head_timeout", "body_timeout", "idle_timeout"):
+                key = f'beacon_tracker_connections_closed_total{{reason="{reason}"}}'
+                deltas[reason] = int(after.get(key, 0) - before.get(key, 0))
+            d["closed_metric_delta"] = deltas
+            if deltas["head_timeout"] < d["stalled_in_head"] or deltas["body_timeout"] < d["stalled_in_body"]:
+                problems.append(f"connections_closed_total deltas {deltas} do not count the stalled connections")
+        failed = {k: v for k, v in rec.results.items() if not k.startswith("2")}
+        if failed:
+            problems.append(f"good requests failed during the slow-client flood: {failed}")
+        result["ok"] = not problems
+
     def check_services(self, result):
         st = self.stack
         exits = st.unexpected_exits()
@@ -1397,6 +1496,9 @@ def parse_args(argv):
     p.add_argument("--strict", action="store_true",
                    help="warnings (e.g. a consumer group whose commit is stuck although its work is done) fail the run")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--slow-clients", type=int, default=None, help="stalled connections of slow-clients (default 3000, short 300)")
+    p.add_argument("--slow-timeouts-ms", default="5000,10000",
+                   help="the tracker's request head and body timeouts, for slow-clients to wait less (default 5000,10000)")
     a = p.parse_args(argv)
     a.faults = [f.strip() for f in a.faults.split(",") if f.strip()] if a.faults else \
         (SHORT_FAULTS if a.short else ALL_FAULTS)
@@ -1408,6 +1510,8 @@ def parse_args(argv):
         a.seed = random.SystemRandom().randrange(1 << 31)
     a.rate = a.rate or (100.0 if a.short else 300.0)
     a.users = a.users or (40 if a.short else 400)
+    a.slow_clients = a.slow_clients or (300 if a.short else 3000)
+    a.slow_timeouts_ms = [int(x) for x in a.slow_timeouts_ms.split(",")]
     a.settle_timeout = a.settle_timeout or (40.0 if a.short else 90.0)
     a.json = os.path.abspath(a.json or os.path.join(HERE, "results",
                                                     "chaos-short-latest.json" if a.short else "chaos-latest.json"))

@@ -28,7 +28,9 @@ import Testing
             admission: EventAdmission(limits: [:], trackedUsers: 10, metrics: metrics),
             submitter: EventSubmitter(queue: queue, writer: writer, ackTimeout: .milliseconds(100)), metrics: metrics)
         return Application(
-            router: Tracker.makeRouter(readiness: context.readiness), server: Tracker.server(intake: intake, cors: .open),
+            router: Tracker.makeRouter(readiness: context.readiness), server: Tracker.server(
+                intake: intake, cors: .open,
+                connections: ConnectionBounds(maxConnections: 100, timeouts: .init(head: .seconds(10), body: .seconds(10), idle: .seconds(10)))),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
 

@@ -22,8 +22,9 @@ public enum Tracker: ServiceDefinition {
             admission: admission, submitter: submitter, metrics: metrics
         )
         let app = Application(
-            router: makeRouter(readiness: context.readiness, cors: settings.cors), server: server(intake: intake, cors: settings.cors),
-            configuration: settings.http, logger: context.logger)
+            router: makeRouter(readiness: context.readiness, cors: settings.cors),
+            server: server(intake: intake, cors: settings.cors, connections: settings.connections), configuration: settings.http,
+            logger: context.logger)
         context.logger.info("tracker starting", metadata: ["redis": "\(settings.writer.redisURL)"])
         // The writer first, so it stops last: the server stops taking
         // requests, then the writer drains what they queued.
@@ -39,10 +40,11 @@ public enum Tracker: ServiceDefinition {
         return parts
     }
 
-    /// HTTP/1.1 with the intake answered in the channel pipeline (see
-    /// `IntakeChannelHandler`); the router gets only what the intake does not take.
-    static func server(intake: EventIntake, cors: CORSPolicy) -> HTTPServerBuilder {
-        .http1(configuration: .init(additionalChannelHandlers: [IntakeChannelHandler(intake: intake, cors: cors)]))
+    /// HTTP/1.1 with every connection bounded (`GuardedHTTP1Channel`) and
+    /// the intake answered in the channel pipeline (`IntakeChannelHandler`);
+    /// the router gets only what the intake does not take.
+    static func server(intake: EventIntake, cors: CORSPolicy, connections: ConnectionBounds) -> HTTPServerBuilder {
+        .guardedHTTP1(connections, observer: intake.metrics) { [IntakeChannelHandler(intake: intake, cors: cors)] }
     }
 
     /// Health, readiness, metrics, preflights and 404s: the rare requests,

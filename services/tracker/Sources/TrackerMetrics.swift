@@ -75,4 +75,19 @@ final class TrackerMetrics: Sendable {
     func rejected(_ reason: Rejection, count: Int = 1) {
         rejected[reason]?.increment(by: count)
     }
+
+    // MARK: Connections (slow and idle clients)
+
+    let openConnections = Meter(label: "beacon_tracker_open_connections")
+    let refusedConnections = Counter(label: "beacon_tracker_connections_refused_total")
+    private let timedOutConnections = Dictionary(uniqueKeysWithValues: ConnectionTimeouts.Kind.allCases.map {
+        ($0, Counter(label: "beacon_tracker_connections_closed_total", dimensions: [("reason", $0.rawValue)]))
+    })
+}
+
+extension TrackerMetrics: ConnectionObserver {
+    func connectionOpened() { openConnections.increment() }
+    func connectionClosed() { openConnections.decrement() }
+    func connectionRefused() { refusedConnections.increment() }
+    func connectionTimedOut(_ kind: ConnectionTimeouts.Kind) { timedOutConnections[kind]?.increment() }
 }

@@ -64,11 +64,27 @@ public struct TrackerSettings: ServiceSettings {
         check: SettingCheck.positive)
     static let drain = ShutdownSettings.drainTimeout(default: 10_000, "how long SIGTERM waits for the writer to store what requests queued")
 
+    // Slow and idle clients: every connection is bounded in time, and their number.
+    static let requestHeadTimeoutMs = Setting<Int>(
+        "tracker.requestHeadTimeoutMs", default: 10_000,
+        "time to send a request's head, from connecting or from its first byte on a keep-alive connection; closed after",
+        check: SettingCheck.positive)
+    static let requestBodyTimeoutMs = Setting<Int>(
+        "tracker.requestBodyTimeoutMs", default: 30_000, "time to send a whole request body once its head arrived; 408 and closed after",
+        check: SettingCheck.positive)
+    static let idleTimeoutMs = Setting<Int>(
+        "tracker.idleTimeoutMs", default: 60_000, "how long a keep-alive connection may wait for its next request before it is closed",
+        check: SettingCheck.positive)
+    static let maxConnections = Setting<Int>(
+        "tracker.maxConnections", default: 10_000, "open connections at most; one more is closed at once (and counted)",
+        check: SettingCheck.positive)
+    static let connectionSettings: [any SettingDescription] = [requestHeadTimeoutMs, requestBodyTimeoutMs, idleTimeoutMs, maxConnections]
+
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
         writeKeys, trustedProxies, maxEventBytes, maxRequestBytes, maxBatchEvents, bufferEvents, ackTimeoutMs,
         redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, allowedOrigins, allowCredentials, corsMaxAge,
         overflowStream, appRate, appBurst, userRate, userBurst, trackedUsers, udpPort, udpReceiveBufferBytes, drain,
-    ]
+    ] + connectionSettings
 
     let http: ApplicationConfiguration
     let writeKeys: WriteKeys
@@ -80,6 +96,7 @@ public struct TrackerSettings: ServiceSettings {
     let rateLimits: [String: RateLimit]
     let trackedUsers: Int
     let udp: UDPListener.Settings
+    let connections: ConnectionBounds
     public let drainTimeout: Duration
 
     public init(_ reader: SettingsReader) throws(SettingsError) {
@@ -112,5 +129,11 @@ public struct TrackerSettings: ServiceSettings {
         udp = UDPListener.Settings(
             host: try reader(HTTPSettings.host), port: try reader(Self.udpPort), receiveBufferBytes: try reader(Self.udpReceiveBufferBytes))
         drainTimeout = try reader(Self.drain).milliseconds
+        connections = ConnectionBounds(
+            maxConnections: try reader(Self.maxConnections),
+            timeouts: ConnectionTimeouts(
+                head: .milliseconds(Int64(try reader(Self.requestHeadTimeoutMs))),
+                body: .milliseconds(Int64(try reader(Self.requestBodyTimeoutMs))),
+                idle: .milliseconds(Int64(try reader(Self.idleTimeoutMs)))))
     }
 }
