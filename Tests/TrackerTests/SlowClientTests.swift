@@ -37,6 +37,8 @@ import Testing
             try halfBody.send("POST /v1/batch HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"batch\":[")
             halfBodies.append(halfBody)
         }
+        // The idle wait starts at each answer: after this, and before `answered`.
+        let idleSent = ContinuousClock.now
         for _ in 0..<5 {
             let idler = try RawConnection(port: tracker.port)
             try idler.send(good)
@@ -50,7 +52,7 @@ import Testing
 
         // Good traffic meanwhile, on connections of its own, until every stalled one is closed.
         var served = 0
-        var closedAt: [String: Duration] = [:]
+        var closedAt: [String: ContinuousClock.Instant] = [:]
         try await Await.condition("every stalled connection to be closed", timeout: .seconds(15), every: .milliseconds(50)) {
             let reply = try await HTTP.postJSON(
                 "\(tracker.baseURL)/v1/track", json: ["userId": "u2", "event": "Meanwhile", "messageId": "\(stack.runId)-\(served)"],
@@ -59,15 +61,18 @@ import Testing
             served += 1
             for (name, group) in [("head", halfHeads), ("body", halfBodies), ("idle", idlers)]
             where closedAt[name] == nil && group.allSatisfy({ $0.isClosed() }) {
-                closedAt[name] = ContinuousClock.now - (name == "idle" ? answered : opened)
+                closedAt[name] = ContinuousClock.now
             }
             return closedAt.count == 3
         }
         // Not before the timeout, and not long after (polling and a loaded machine add a little).
-        for (name, timeout) in [("head", Self.head), ("body", Self.body), ("idle", Self.idle)] {
-            let took = try #require(closedAt[name])
-            #expect(took >= .milliseconds(timeout - 100), "\(name) closed after \(took)")
-            #expect(took <= .milliseconds(timeout + 3_000), "\(name) closed after \(took)")
+        // Each wait began between `earliest` and `latest`.
+        for (name, timeout, earliest, latest) in [
+            ("head", Self.head, opened, opened), ("body", Self.body, opened, opened), ("idle", Self.idle, idleSent, answered),
+        ] {
+            let closed = try #require(closedAt[name])
+            #expect(closed - earliest >= .milliseconds(timeout - 100), "\(name) closed after \(closed - earliest)")
+            #expect(closed - latest <= .milliseconds(timeout + 3_000), "\(name) closed after \(closed - latest)")
         }
         #expect(served >= 3)
         #expect(halfHeads.allSatisfy { $0.text.isEmpty }, "a half-sent head is closed without an answer")

@@ -17,6 +17,8 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     let http1: HTTP1Channel
     let limit: ConnectionLimit
     let timeouts: ConnectionTimeouts
+    /// Goes right after the timeouts, on NIOHTTP1's parts: the intake.
+    let handlers: @Sendable () -> [any ChannelHandler]
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         do {
@@ -25,12 +27,14 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
-        let timeouts = self.timeouts
+        let timeouts = self.timeouts, handlers = self.handlers
         let observer = limit.observer
         return http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try pipeline.addHandler(RequestTimeoutHandler(timeouts: timeouts, observer: observer), position: .after(decoder))
+            let timeout = RequestTimeoutHandler(timeouts: timeouts, observer: observer)
+            try pipeline.addHandler(timeout, position: .after(decoder))
+            try pipeline.addHandlers(handlers(), position: .after(timeout))
             return value
         }
     }
@@ -42,18 +46,19 @@ struct GuardedHTTP1Channel: ServerChildChannel {
 
 extension HTTPServerBuilder {
     /// HTTP/1 with the connection limit and the timeouts of `bounds`;
-    /// `handlers` go between Hummingbird's HTTP parts and its router.
+    /// `handlers` go right after the timeouts, on NIOHTTP1's parts.
     static func guardedHTTP1(
-        _ bounds: ConnectionBounds, observer: any ConnectionObserver, handlers: @escaping @Sendable () -> [any RemovableChannelHandler]
+        _ bounds: ConnectionBounds, observer: any ConnectionObserver, handlers: @escaping @Sendable () -> [any ChannelHandler]
     ) -> HTTPServerBuilder {
         let limit = ConnectionLimit(maximum: bounds.maxConnections, observer: observer)
         return HTTPServerBuilder { responder in
             GuardedHTTP1Channel(
                 http1: HTTP1Channel(
                     responder: RequestInOwnTask.responder(responder),
-                    configuration: .init(additionalChannelHandlers: handlers(), idleTimeout: nil)),
+                    configuration: .init(idleTimeout: nil)),
                 limit: limit,
-                timeouts: bounds.timeouts)
+                timeouts: bounds.timeouts,
+                handlers: handlers)
         }
     }
 }

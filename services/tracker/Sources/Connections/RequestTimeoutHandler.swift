@@ -35,7 +35,12 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var headStarted = true
     /// Whether the current read made any part (reset at each read's end).
     private var readMadeParts = false
-    private var timer: (kind: ConnectionTimeouts.Kind, task: Scheduled<Void>)?
+    /// What the client is awaited for now, and by when.
+    private var wait: (kind: ConnectionTimeouts.Kind, deadline: NIODeadline)?
+    /// The one timer, and when it fires. It is moved only when a wait ends
+    /// sooner than it would fire; when it fires early it looks again. So a busy
+    /// keep-alive connection schedules almost nothing per request.
+    private var timer: (fires: NIODeadline, task: Scheduled<Void>)?
 
     init(timeouts: ConnectionTimeouts, observer: any ConnectionObserver) {
         self.timeouts = timeouts
@@ -111,26 +116,46 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     // MARK: Timer
 
-    /// Keeps the running timer when it already waits for the same thing (so
-    /// more bytes of a head or body do not extend it), else starts the right one.
+    /// Starts the wait the connection is in, unless it is the one already
+    /// running (so more bytes of a head or body do not extend it).
     private func updateTimer(context: ChannelHandlerContext) {
-        let wanted = awaited
-        if timer?.kind == wanted { return }
-        cancelTimer()
-        guard let wanted, context.channel.isActive else { return }
-        let task = context.eventLoop.assumeIsolated().scheduleTask(in: timeouts[wanted]) {
-            self.timedOut(wanted, context: context)
+        guard let kind = awaited, context.channel.isActive else {
+            wait = nil
+            return
         }
-        timer = (wanted, task)
+        if wait?.kind == kind { return }
+        let deadline = context.eventLoop.now + timeouts[kind]
+        wait = (kind, deadline)
+        if let timer, timer.fires <= deadline { return }
+        schedule(at: deadline, context: context)
+    }
+
+    private func schedule(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timer?.task.cancel()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.timerFired(context: context)
+        }
+        timer = (deadline, task)
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        guard let wait, context.channel.isActive else { return }
+        if wait.deadline > context.eventLoop.now {
+            schedule(at: wait.deadline, context: context)
+            return
+        }
+        self.wait = nil
+        timedOut(wait.kind, context: context)
     }
 
     private func cancelTimer() {
         timer?.task.cancel()
         timer = nil
+        wait = nil
     }
 
     private func timedOut(_ kind: ConnectionTimeouts.Kind, context: ChannelHandlerContext) {
-        timer = nil
         observer.connectionTimedOut(kind)
         guard kind == .body, !responding else {
             // Nothing to answer: no head yet (or the client went quiet), or an answer is already under way.

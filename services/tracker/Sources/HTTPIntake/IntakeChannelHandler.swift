@@ -1,10 +1,9 @@
 import BeaconCore
-import HTTPTypes
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
 
-/// Answers the intake routes on the connection's event loop, before
-/// Hummingbird's router: the body is collected here, the events are checked
+/// Answers the intake routes on the connection's event loop, on NIOHTTP1's
+/// parts, before Hummingbird converts them and routes them: the body is collected here, the events are checked
 /// and queued for the Redis writer on this thread, and the writer's outcome
 /// comes back with one `execute` on this loop. No task, no async hop, per
 /// request. Requests for any other route (health, metrics, preflights,
@@ -14,14 +13,14 @@ import NIOHTTPTypes
 /// that arrive while an answer is pending (ours or the router's) wait here,
 /// and reads are held meanwhile, so answers never overtake each other.
 final class IntakeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private enum State {
         case idle
-        case collecting(IntakeRoute, HTTPRequest, ByteBuffer)
+        case collecting(IntakeRoute, HTTPRequestHead, ByteBuffer)
         /// Waiting for Redis' outcome.
         case answering
         /// A request for the router: its parts pass on; `answered` once its response ended.
@@ -39,7 +38,7 @@ final class IntakeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private let pixel: PixelIntake
     private let cors: CORSPolicy
     private var state = State.idle
-    private var waiting = CircularBuffer<HTTPRequestPart>()
+    private var waiting = CircularBuffer<HTTPServerRequestPart>()
     private var readHeld = false
     private var closeAfterAnswer = false
     private var peer: String??
@@ -64,7 +63,7 @@ final class IntakeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
     }
 
-    private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
             guard let route = IntakeRoute(head) else {
@@ -76,7 +75,7 @@ final class IntakeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         case (.collecting(let route, let head, var body), .body(var chunk)):
             guard body.readableBytes + chunk.readableBytes <= maxBytes else {
                 state = .discarding(
-                    .tooLarge("request is larger than \(maxBytes) bytes"), origin: head.headerFields[.origin],
+                    .tooLarge("request is larger than \(maxBytes) bytes"), origin: head.headers.first(name: "origin"),
                     dropped: body.readableBytes + chunk.readableBytes)
                 return
             }
@@ -107,20 +106,21 @@ final class IntakeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
     }
 
-    private func begin(_ route: IntakeRoute, _ head: HTTPRequest, context: ChannelHandlerContext) {
+    private func begin(_ route: IntakeRoute, _ head: HTTPRequestHead, context: ChannelHandlerContext) {
         metrics.requests.increment()
-        if let retries = head.headerFields[CORSPolicy.retryCount].flatMap(Int.init), retries > 0 {
+        if let retries = head.headers.first(name: "x-retry-count").flatMap(Int.init), retries > 0 {
             metrics.retriedRequests.increment()
         }
-        closeAfterAnswer = head.headerFields[.connection]?.lowercased().contains("close") == true
-        let length = head.headerFields[.contentLength].flatMap(Int.init)
+        closeAfterAnswer = !head.isKeepAlive
+        let length = head.headers.first(name: "content-length").flatMap(Int.init)
         if let length, length > maxBytes {
             let error = IntakeError.tooLarge("request is \(length) bytes; the limit is \(maxBytes)")
+            let origin = head.headers.first(name: "origin")
             if length > drainBytes {
                 closeAfterAnswer = true
-                refuse(error, origin: head.headerFields[.origin], context: context)
+                refuse(error, origin: origin, context: context)
             } else {
-                state = .discarding(error, origin: head.headerFields[.origin], dropped: 0)
+                state = .discarding(error, origin: origin, dropped: 0)
             }
             return
         }
@@ -129,7 +129,7 @@ final class IntakeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private func dispatch(_ route: IntakeRoute, _ request: IntakeRequest, context: ChannelHandlerContext) {
         state = .answering
-        let origin = request.head.headerFields[.origin]
+        let origin = request.header(.origin)
         let accepted: EventIntake.Accepted
         do {
             switch route {
@@ -181,10 +181,11 @@ final class IntakeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private func write(_ response: IntakeResponse, origin: String?, context: ChannelHandlerContext) {
         var response = response
         cors.decorate(&response, origin: origin)
-        response.headers[.contentLength] = String(response.body.readableBytes)
-        if closeAfterAnswer { response.headers[.connection] = "close" }
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: response.status, headerFields: response.headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(response.body)), promise: nil)
+        response.headers.add(name: "Content-Length", value: String(response.body.readableBytes))
+        if closeAfterAnswer { response.headers.add(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status.code), headers: response.headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         if closeAfterAnswer {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {

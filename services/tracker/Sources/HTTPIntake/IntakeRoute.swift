@@ -1,5 +1,5 @@
 import BeaconCore
-import HTTPTypes
+import NIOHTTP1
 
 /// The requests the intake answers itself; everything else (health,
 /// readiness, metrics, preflights, unknown paths) goes on to the router.
@@ -18,14 +18,14 @@ enum IntakeRoute: Equatable {
         return names
     }()
 
-    init?(_ head: HTTPRequest) {
-        guard let target = head.path else { return nil }
+    init?(_ head: HTTPRequestHead) {
+        let target = head.uri
         let path = target.firstIndex(of: "?").map { target[..<$0] } ?? target[...]
         switch head.method {
-        case .post where path.hasPrefix("/v1/"):
+        case .POST where path.hasPrefix("/v1/"):
             guard let type = Self.byName[path.dropFirst(4)] else { return nil }
             self = .events(type)
-        case .get where path.hasPrefix("/t/"):
+        case .GET where path.hasPrefix("/t/"):
             let name = path.dropFirst(3)
             guard !name.isEmpty, !name.contains("/") else { return nil }
             self = .pixel(name)

@@ -36,10 +36,10 @@ struct CORSPolicy: Sendable {
     /// Origin, as the middleware puts them on the router's.
     func decorate(_ response: inout IntakeResponse, origin: String?) {
         guard let origin else { return }
-        response.headers[.accessControlAllowOrigin] = origin
-        if allowCredentials { response.headers[.accessControlAllowCredentials] = "true" }
-        response.headers[.accessControlExposeHeaders] = Self.exposed
-        response.headers[.vary] = "Origin"
+        response.headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: origin)
+        if allowCredentials { response.headers.replaceOrAdd(name: "Access-Control-Allow-Credentials", value: "true") }
+        response.headers.replaceOrAdd(name: "Access-Control-Expose-Headers", value: Self.exposed)
+        response.headers.replaceOrAdd(name: "Vary", value: "Origin")
     }
 
     /// Any origin, no credentials: what a tracker without settings does.

@@ -41,7 +41,7 @@ struct EventIntake: Sendable {
     /// every check short of Redis, on the caller's thread.
     func accept(_ request: IntakeRequest, type: EventType?) throws(IntakeError) -> Accepted {
         try checkMediaType(request)
-        let body = try ContentEncoding(header: request.head.headerFields[.contentEncoding]).decode(request.body, limit: limits.maxRequestBytes)
+        let body = try ContentEncoding(header: request.header(.contentEncoding)).decode(request.body, limit: limits.maxRequestBytes)
         guard case .object(let payload) = try parse(body) else {
             throw IntakeError.invalidBody("the body must be a JSON object")
         }
@@ -56,7 +56,7 @@ struct EventIntake: Sendable {
     /// The app a write key belongs to, if the request's page may send for it.
     func app(for writeKey: String, request: IntakeRequest) throws(IntakeError) -> String {
         guard let app = writeKeys.app(for: writeKey) else { throw IntakeError.unauthorized("unknown write key") }
-        if let origin = request.head.headerFields[.origin], !origins.allows(origin, app: app) {
+        if let origin = request.header(.origin), !origins.allows(origin, app: app) {
             throw IntakeError.originNotAllowed("pages from \(origin) may not send this app's events (cors.\(app).allowedOrigins)")
         }
         return app
@@ -67,13 +67,13 @@ struct EventIntake: Sendable {
             writeKey: writeKey,
             app: app,
             receivedAt: Timestamp.iso8601(Date()),
-            ip: clientAddress.resolve(peer: request.peer, forwardedFor: request.head.headerFields[Self.forwardedFor]),
-            userAgent: request.head.headerFields[.userAgent]
+            ip: clientAddress.resolve(peer: request.peer, forwardedFor: request.header(Self.forwardedFor)),
+            userAgent: request.header(.userAgent)
         )
     }
 
     private func checkMediaType(_ request: IntakeRequest) throws(IntakeError) {
-        let contentType = request.head.headerFields[.contentType]?.lowercased() ?? ""
+        let contentType = request.header(.contentType)?.lowercased() ?? ""
         // text/plain is what navigator.sendBeacon sends for JSON.
         guard contentType.hasPrefix("application/json") || contentType.hasPrefix("text/plain") else {
             throw IntakeError.unsupportedMediaType(
@@ -92,7 +92,7 @@ struct EventIntake: Sendable {
     }
 
     private func writeKey(_ request: IntakeRequest, payload: JSONObject) throws(IntakeError) -> String {
-        if let key = BasicAuth.username(fromHeader: request.head.headerFields[.authorization]) { return key }
+        if let key = BasicAuth.username(fromHeader: request.header(.authorization)) { return key }
         if case .string(let key)? = payload["writeKey"], !key.isEmpty { return key }
         throw IntakeError.unauthorized("no write key: send it as the HTTP Basic username or as \"writeKey\" in the body")
     }

@@ -33,8 +33,8 @@ struct IntakeError: Error {
         let body: JSONValue = ["success": false, "error": ["code": .string(code.rawValue), "message": .string(message)]]
         var response = IntakeResponse(status: status, json: body)
         if let retryAfterSeconds {
-            response.headers[.retryAfter] = String(retryAfterSeconds)
-            if status == .tooManyRequests { response.headers[Self.rateLimitReset] = String(retryAfterSeconds) }
+            response.headers.replaceOrAdd(name: "Retry-After", value: String(retryAfterSeconds))
+            if status == .tooManyRequests { response.headers.replaceOrAdd(name: Self.rateLimitReset.rawName, value: String(retryAfterSeconds)) }
         }
         return response
     }

@@ -15,7 +15,7 @@ struct PixelIntake: Sendable {
         var writeKey: String?
         var event: JSONObject = ["event": .string(name)]
         var properties = JSONObject()
-        for (key, value) in URI(request.head.path ?? "/").queryParameters {
+        for (key, value) in URI(request.head.uri).queryParameters {
             let key = String(key), value = String(value)
             switch key {
             case "wk", "writeKey": writeKey = value
@@ -25,7 +25,7 @@ struct PixelIntake: Sendable {
             default: properties[key] = .string(value)
             }
         }
-        guard let writeKey = writeKey ?? BasicAuth.username(fromHeader: request.head.headerFields[.authorization]) else {
+        guard let writeKey = writeKey ?? BasicAuth.username(fromHeader: request.header(.authorization)) else {
             throw IntakeError.unauthorized("no write key: add wk=KEY to the pixel URL")
         }
         let app = try intake.app(for: writeKey, request: request)
@@ -34,7 +34,7 @@ struct PixelIntake: Sendable {
             event["anonymousId"] = .string("pixel-" + UUID().uuidString.lowercased())
         }
         event["properties"] = .object(properties)
-        if let referrer = request.head.headerFields[.referer] { event["context"] = ["page": ["url": .string(referrer)]] }
+        if let referrer = request.header(.referer) { event["context"] = ["page": ["url": .string(referrer)]] }
         let facts = intake.requestFacts(request, writeKey: writeKey, app: app)
         intake.reader.stamper.stamp(&event, type: .track, facts: facts)
         let bytes = JSONWriter.bytes(.object(event))
