@@ -20,7 +20,7 @@ struct EventStamper: Sendable {
         if let type { event["type"] = .string(type.rawValue) }
         if case .string(let id)? = event["messageId"], !id.isEmpty {
         } else {
-            event["messageId"] = .string(UUID().uuidString.lowercased())
+            event["messageId"] = .string(MessageId.random())
         }
         event["receivedAt"] = .string(facts.receivedAt)
         event["app"] = .string(facts.app)

@@ -31,7 +31,7 @@ struct PixelIntake: Sendable {
         let app = try intake.app(for: writeKey, request: request)
         if event["userId"] == nil && event["anonymousId"] == nil {
             // A pixel has no SDK to make one up.
-            event["anonymousId"] = .string("pixel-" + UUID().uuidString.lowercased())
+            event["anonymousId"] = .string("pixel-" + MessageId.random())
         }
         event["properties"] = .object(properties)
         if let referrer = request.header(.referer) { event["context"] = ["page": ["url": .string(referrer)]] }
