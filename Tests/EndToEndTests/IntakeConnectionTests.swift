@@ -57,4 +57,27 @@ import Testing
         #expect(last.headers["connection"] == "close")
         try await Await.condition("the server to close the connection", timeout: .seconds(10)) { connection.isClosed() }
     }
+
+    /// A client far ahead (300 pipelined requests in one write, past the 64
+    /// parts the handler keeps before it holds reads) gets every answer, in order.
+    @Test func aDeepPipelineIsAnsweredInFull() async throws {
+        let stack = BeaconStack()
+        let tracker = try await stack.startTracker()
+        let auth = ["Authorization": HTTP.basicAuth(BeaconStack.writeKey), "Content-Type": "application/json"]
+        let connection = try RawConnection(port: tracker.port)
+        var requests = ""
+        for index in 0..<300 {
+            requests += index % 3 == 2
+                ? RawConnection.request("GET", "/healthz")
+                : RawConnection.request("POST", "/v1/track", headers: auth, body: #"{"event":"Deep","userId":"u","messageId":"\#(stack.runId)-\#(index)"}"#)
+        }
+        try connection.send(requests)
+        for index in 0..<300 {
+            let response = try connection.readResponse()
+            #expect(response.status == 200, "response \(index): \(response.body)")
+            #expect(response.body.contains(index % 3 == 2 ? "status" : "success"), "response \(index) in order: \(response.body)")
+        }
+        let metrics = try await HTTP.get("\(tracker.baseURL)/metrics").text
+        #expect(PrometheusText.value(metrics, #"beacon_tracker_events_accepted_total{app="testapp"}"#) == 200)
+    }
 }

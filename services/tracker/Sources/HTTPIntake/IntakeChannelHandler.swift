@@ -10,8 +10,8 @@ import NIOHTTP1
 /// unknown paths) pass on to the router untouched.
 ///
 /// One request is handled at a time, in order: parts of a pipelined request
-/// that arrive while an answer is pending (ours or the router's) wait here,
-/// and reads are held meanwhile, so answers never overtake each other.
+/// that arrive while an answer is pending (ours or the router's) wait here
+/// (reads are held once 64 parts wait), so answers never overtake each other.
 final class IntakeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -236,12 +236,19 @@ final class IntakeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
     }
 
+    /// Reads go on while an answer is pending (a client that does not
+    /// pipeline sends nothing meanwhile, and stopping and restarting reads
+    /// would cost two epoll_ctl calls per request); only a client that
+    /// pipelines this far ahead is held until the answers catch up.
     func read(context: ChannelHandlerContext) {
         switch state {
-        case .answering, .awaitingRouter: readHeld = true
+        case .answering, .awaitingRouter:
+            if waiting.count >= Self.maxWaitingParts { readHeld = true } else { context.read() }
         default: context.read()
         }
     }
+
+    private static let maxWaitingParts = 64
 
     /// On shutdown the router's connection handler closes connections it
     /// thinks idle; one whose intake answer is pending closes after it instead.
