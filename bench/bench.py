@@ -712,13 +712,18 @@ def main() -> int:
     section("pusher", lambda stack: bench_pusher(stack, tool, args.work_dir, 10_000 if args.quick else 100_000, results))
     results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     results["targets_held"] = verdicts(results)
-    with open(os.path.join(args.results, "latest.json"), "w") as f:
+    # Only a full run replaces the committed latest.json and latest.png; a
+    # partial or quick one goes next to them, as partial-latest.* (not kept in git).
+    full = not args.quick and set(args.only.split(",")) >= {"tracker", "enricher", "e2e", "pusher"}
+    stem = "latest" if full else "partial-latest"
+    json_path, png_path = os.path.join(args.results, f"{stem}.json"), os.path.join(args.results, f"{stem}.png")
+    with open(json_path, "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)
     if results.get("end_to_end_runs"):
-        plot.render(results["end_to_end_runs"], os.path.join(args.results, "latest.png"), args.work_dir)
+        plot.render(results["end_to_end_runs"], png_path, args.work_dir)
     print_table(results)
-    print(f"\nresults: {os.path.relpath(os.path.join(args.results, 'latest.json'), ROOT)}"
-          + (f", plot: {os.path.relpath(os.path.join(args.results, 'latest.png'), ROOT)}" if results.get("end_to_end_runs") else ""))
+    print(f"\nresults: {os.path.relpath(json_path, ROOT)}"
+          + (f", plot: {os.path.relpath(png_path, ROOT)}" if results.get("end_to_end_runs") else ""))
     bad = [r["row"] for r in results["rows"] if r.get("all_counted") is False]
     if bad:
         print(f"bench: accepted events missing from Redis in: {', '.join(bad)}", file=sys.stderr)

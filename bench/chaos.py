@@ -106,7 +106,8 @@ request reached Kafka, or the rejection metrics did not match; 2 the harness
 itself could not run (stack did not start, harness error).
 
 Results: a table on stdout and bench/results/chaos-latest.json
-(--short: bench/results/chaos-short-latest.json, so that CI runs do not
+(--faults: chaos-partial-latest.json, not kept in git;
+--short: bench/results/chaos-short-latest.json, so that CI runs do not
 overwrite the full run's), including per phase the metrics of every service
 after it, /healthz and /readyz, and the details behind each number.
 """
@@ -1500,6 +1501,7 @@ def parse_args(argv):
     p.add_argument("--slow-timeouts-ms", default="5000,10000",
                    help="the tracker's request head and body timeouts, for slow-clients to wait less (default 5000,10000)")
     a = p.parse_args(argv)
+    a.partial = bool(a.faults)
     a.faults = [f.strip() for f in a.faults.split(",") if f.strip()] if a.faults else \
         (SHORT_FAULTS if a.short else ALL_FAULTS)
     unknown = [f for f in a.faults if f not in ALL_FAULTS]
@@ -1513,8 +1515,9 @@ def parse_args(argv):
     a.slow_clients = a.slow_clients or (300 if a.short else 3000)
     a.slow_timeouts_ms = [int(x) for x in a.slow_timeouts_ms.split(",")]
     a.settle_timeout = a.settle_timeout or (40.0 if a.short else 90.0)
-    a.json = os.path.abspath(a.json or os.path.join(HERE, "results",
-                                                    "chaos-short-latest.json" if a.short else "chaos-latest.json"))
+    # A run of some faults only does not replace the committed full or short result.
+    default_json = "chaos-partial-latest.json" if a.partial else "chaos-short-latest.json" if a.short else "chaos-latest.json"
+    a.json = os.path.abspath(a.json or os.path.join(HERE, "results", default_json))
     # timings (seconds)
     a.kill_window = (1.0, 3.0) if a.short else (2.0, 8.0)  # kill -9 at a random moment in here
     a.pre, a.post = (2.0, 2.0) if a.short else (3.0, 5.0)
