@@ -6,10 +6,11 @@ import Testing
 /// answers the rest; on one connection their answers still come in the
 /// order the requests were sent, and keep-alive and close are honoured.
 @Suite(.serialized) struct IntakeConnectionTests {
+    let auth = ["Authorization": HTTP.basicAuth(BeaconStack.writeKey), "Content-Type": "application/json"]
+
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
         let stack = BeaconStack()
         let tracker = try await stack.startTracker()
-        let auth = ["Authorization": HTTP.basicAuth(BeaconStack.writeKey), "Content-Type": "application/json"]
         let connection = try RawConnection(port: tracker.port)
         var requests = ""
         requests += RawConnection.request("POST", "/v1/track", headers: auth, body: #"{"event":"One","userId":"u"}"#)
@@ -37,7 +38,6 @@ import Testing
     @Test func connectionCloseIsHonouredAndOversizeBodiesKeepTheConnection() async throws {
         let stack = BeaconStack()
         let tracker = try await stack.startTracker(extra: ["BEACON_TRACKER_MAX_REQUEST_BYTES": "1000"])
-        let auth = ["Authorization": HTTP.basicAuth(BeaconStack.writeKey), "Content-Type": "application/json"]
 
         // An oversize body is read to its end and refused; the connection stays.
         let connection = try RawConnection(port: tracker.port)
@@ -63,7 +63,6 @@ import Testing
     @Test func aDeepPipelineIsAnsweredInFull() async throws {
         let stack = BeaconStack()
         let tracker = try await stack.startTracker()
-        let auth = ["Authorization": HTTP.basicAuth(BeaconStack.writeKey), "Content-Type": "application/json"]
         let connection = try RawConnection(port: tracker.port)
         var requests = ""
         for index in 0..<300 {

@@ -8,7 +8,7 @@ import Testing
 /// excess, send a hot user's excess to the overflow stream.
 @Suite struct RateLimitTests {
     static func event(_ user: String?) -> IntakeEvent {
-        IntakeEvent(bytes: Array(#"{"event":"E"}"#.utf8), userKey: user.map { "key:" + $0 })
+        IntakeEvent(bytes: Array(#"{"event":"E"}"#.utf8), user: user)
     }
 
     @Test func aBucketRefillsAtItsRateUpToItsBurst() {
@@ -31,10 +31,10 @@ import Testing
     @Test func theAppsExcessIsRefusedWithTheWait() throws {
         let metrics = TrackerMetrics(apps: ["shop"])
         let admission = EventAdmission(limits: ["shop": RateLimit(eventsPerSecond: 0.5, burst: 2)], trackedUsers: 100, metrics: metrics)
-        let admitted = try admission.admit([Self.event("a"), Self.event("b")], app: "shop")
+        let admitted = try admission.admit([Self.event("a"), Self.event("b")], app: "shop", writeKey: "key")
         #expect(admitted.main.count == 2 && admitted.overflow.isEmpty)
         do {
-            _ = try admission.admit([Self.event("a")], app: "shop")
+            _ = try admission.admit([Self.event("a")], app: "shop", writeKey: "key")
             Issue.record("a third event within the second must be refused")
         } catch {
             #expect(error.status == .tooManyRequests)
@@ -45,14 +45,14 @@ import Testing
             #expect(response.headers.first(name: "x-ratelimit-reset") == "2")
         }
         // Another app is not limited by this one's bucket.
-        #expect(try admission.admit([Self.event("a")], app: "blog").main.count == 1)
+        #expect(try admission.admit([Self.event("a")], app: "blog", writeKey: "key").main.count == 1)
     }
 
     @Test func aHotUsersExcessGoesToTheOverflowStream() throws {
         let metrics = TrackerMetrics(apps: ["shop"])
         let admission = EventAdmission(limits: ["shop": RateLimit(userEventsPerSecond: 0.001, userBurst: 3)], trackedUsers: 100, metrics: metrics)
         let hot = (0..<10).map { _ in Self.event("hot") }
-        let admitted = try admission.admit(hot + [Self.event("calm"), Self.event(nil)], app: "shop")
+        let admitted = try admission.admit(hot + [Self.event("calm"), Self.event(nil)], app: "shop", writeKey: "key")
         #expect(admitted.main.count == 3 + 2, "the hot user's burst, the calm user and the event without a user")
         #expect(admitted.overflow.count == 7)
     }

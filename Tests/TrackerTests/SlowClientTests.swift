@@ -52,13 +52,19 @@ import Testing
 
         // Good traffic meanwhile, on connections of its own, until every stalled one is closed.
         var served = 0
-        var closedAt: [String: ContinuousClock.Instant] = [:]
-        try await Await.condition("every stalled connection to be closed", timeout: .seconds(15), every: .milliseconds(50)) {
+        func serveOne() async throws {
             let reply = try await HTTP.postJSON(
                 "\(tracker.baseURL)/v1/track", json: ["userId": "u2", "event": "Meanwhile", "messageId": "\(stack.runId)-\(served)"],
                 writeKey: BeaconStack.writeKey)
             #expect(reply.status == 200, "\(reply.text)")
             served += 1
+        }
+        // Three right away, with the stalled connections just opened, then
+        // one per poll until they are all closed.
+        for _ in 0..<3 { try await serveOne() }
+        var closedAt: [String: ContinuousClock.Instant] = [:]
+        try await Await.condition("every stalled connection to be closed", timeout: .seconds(15), every: .milliseconds(50)) {
+            try await serveOne()
             for (name, group) in [("head", halfHeads), ("body", halfBodies), ("idle", idlers)]
             where closedAt[name] == nil && group.allSatisfy({ $0.isClosed() }) {
                 closedAt[name] = ContinuousClock.now

@@ -108,7 +108,7 @@ final class IntakeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private func begin(_ route: IntakeRoute, _ head: HTTPRequestHead, context: ChannelHandlerContext) {
         metrics.requests.increment()
-        if let retries = head.headers.first(name: "x-retry-count").flatMap(Int.init), retries > 0 {
+        if let retries = head.headers.first(name: CORSPolicy.retryCount.canonicalName).flatMap(Int.init), retries > 0 {
             metrics.retriedRequests.increment()
         }
         closeAfterAnswer = !head.isKeepAlive

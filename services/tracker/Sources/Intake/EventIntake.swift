@@ -50,7 +50,7 @@ struct EventIntake: Sendable {
         let facts = requestFacts(request, writeKey: writeKey, app: app)
         let read = try reader.read(payload, type: type, size: body.readableBytes, facts: facts)
         if !read.rejected.isEmpty { metrics.rejected(.invalidEvent, count: read.rejected.count) }
-        return Accepted(app: app, events: try admission.admit(read.events, app: app), rejected: read.rejected)
+        return Accepted(app: app, events: try admission.admit(read.events, app: app, writeKey: writeKey), rejected: read.rejected)
     }
 
     /// The app a write key belongs to, if the request's page may send for it.

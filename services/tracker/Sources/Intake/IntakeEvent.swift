@@ -1,6 +1,6 @@
-/// One stamped event, ready for Redis, with the key its user is rate limited
-/// by (`writeKey:userId`, else `writeKey:anonymousId`; nil when it has neither).
+/// One stamped event, ready for Redis, with the user it is rate limited as
+/// (its userId, else its anonymousId; nil when it has neither).
 struct IntakeEvent: Sendable {
     var bytes: [UInt8]
-    var userKey: String?
+    var user: String?
 }

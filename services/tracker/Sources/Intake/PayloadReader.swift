@@ -25,7 +25,7 @@ struct PayloadReader: Sendable {
             var event = payload
             event["writeKey"] = nil
             stamper.stamp(&event, type: type, facts: facts)
-            result.events.append(IntakeEvent(bytes: JSONWriter.bytes(.object(event)), userKey: Self.userKey(event, facts: facts)))
+            result.events.append(IntakeEvent(bytes: JSONWriter.bytes(.object(event)), user: Self.user(of: event)))
             return result
         }
         guard case .array(let batch)? = payload["batch"] else {
@@ -51,7 +51,7 @@ struct PayloadReader: Sendable {
                 result.rejected.append(Self.rejection(index, "event is \(bytes.count) bytes; the limit is \(limits.maxEventBytes)"))
                 continue
             }
-            result.events.append(IntakeEvent(bytes: bytes, userKey: Self.userKey(event, facts: facts)))
+            result.events.append(IntakeEvent(bytes: bytes, user: Self.user(of: event)))
         }
         if result.events.isEmpty {
             throw IntakeError.invalidBody(batch.isEmpty ? "the batch is empty" : "no event in the batch was acceptable")
@@ -66,9 +66,9 @@ struct PayloadReader: Sendable {
         }
     }
 
-    static func userKey(_ event: JSONObject, facts: EventStamper.RequestFacts) -> String? {
-        if case .string(let user)? = event["userId"], !user.isEmpty { return facts.writeKey + ":" + user }
-        if case .string(let user)? = event["anonymousId"], !user.isEmpty { return facts.writeKey + ":" + user }
+    static func user(of event: JSONObject) -> String? {
+        if case .string(let user)? = event["userId"], !user.isEmpty { return user }
+        if case .string(let user)? = event["anonymousId"], !user.isEmpty { return user }
         return nil
     }
 

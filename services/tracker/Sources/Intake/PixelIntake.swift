@@ -39,7 +39,7 @@ struct PixelIntake: Sendable {
         intake.reader.stamper.stamp(&event, type: .track, facts: facts)
         let bytes = JSONWriter.bytes(.object(event))
         try intake.reader.checkSize(bytes)
-        let admitted = try intake.admission.admit([IntakeEvent(bytes: bytes, userKey: PayloadReader.userKey(event, facts: facts))], app: app)
+        let admitted = try intake.admission.admit([IntakeEvent(bytes: bytes, user: PayloadReader.user(of: event))], app: app, writeKey: writeKey)
         var accepted = EventIntake.Accepted(app: app, events: admitted, rejected: [])
         accepted.answersWithPixel = true
         return accepted

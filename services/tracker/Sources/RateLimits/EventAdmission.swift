@@ -32,8 +32,9 @@ final class EventAdmission: Sendable {
         self.metrics = metrics
     }
 
-    /// The events split by stream, or `IntakeError.rateLimited` when the app is over its rate.
-    func admit(_ events: [IntakeEvent], app: String) throws(IntakeError) -> AdmittedEvents {
+    /// The events split by stream, or `IntakeError.rateLimited` when the app
+    /// is over its rate. A user's bucket is keyed `writeKey:user`.
+    func admit(_ events: [IntakeEvent], app: String, writeKey: String) throws(IntakeError) -> AdmittedEvents {
         guard let limit = limits[app] else { return AdmittedEvents(main: events.map(\.bytes)) }
         let now = clock.now
         if let bucket = appBuckets[app], let wait = bucket.bucket.withLock({ $0.take(events.count, now: now) }) {
@@ -47,7 +48,7 @@ final class EventAdmission: Sendable {
         var admitted = AdmittedEvents()
         admitted.main.reserveCapacity(events.count)
         for event in events {
-            if let key = event.userKey, !userBuckets.take(key, limit: limit, now: now) {
+            if let user = event.user, !userBuckets.take(writeKey + ":" + user, limit: limit, now: now) {
                 admitted.overflow.append(event.bytes)
             } else {
                 admitted.main.append(event.bytes)

@@ -52,7 +52,7 @@ struct DatagramReader: Sendable {
         guard let app = writeKeys.app(for: writeKey) else { throw IntakeError.unauthorized("unknown write key") }
         let facts = EventStamper.RequestFacts(writeKey: writeKey, app: app, receivedAt: receivedAt, ip: source)
         let read = try reader.read(payload, type: try Self.type(of: payload), size: size, facts: facts)
-        return (try admission.admit(read.events, app: app), app, read.rejected.count)
+        return (try admission.admit(read.events, app: app, writeKey: writeKey), app, read.rejected.count)
     }
 
     /// nil for a batch; otherwise the event's own `type`, which must be one of Segment's.

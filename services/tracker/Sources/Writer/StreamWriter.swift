@@ -84,7 +84,7 @@ final class StreamWriter: BlockingLoop {
                 logger.warning("redis write failed; retrying", metadata: ["error": "\(error)", "events": "\(events)"])
                 // Once stopping, nobody waits longer: what Redis did not take is refused (503).
                 if stopping {
-                    retry = failExpired(batch, all: true)
+                    _ = failExpired(batch, all: true)
                     let refused = refuseQueued()
                     return refused + batch.count == 0 ? .finished
                         : .leftUndone("\(batch.count + refused) request(s) answered 503: Redis unavailable at shutdown")
