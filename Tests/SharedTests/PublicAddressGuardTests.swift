@@ -1,11 +1,10 @@
-import BeaconCore
 import Glibc
 import Testing
-@testable import ConsumersService
+@testable import BeaconCore
 
 /// The private-address guard: a webhook (and every later target a user can
 /// name) must not reach into the network Beacon runs in.
-@Suite struct WebhookTargetTests {
+@Suite struct PublicAddressGuardTests {
     static func bytes(_ text: String) -> [UInt8] {
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
@@ -38,11 +37,11 @@ import Testing
     ]
 
     @Test(arguments: privateAddresses) func privateAndReservedAddressesAreRefused(_ address: String) {
-        #expect(WebhookTarget.isPrivate(Self.bytes(address)), "\(address) should count as private")
+        #expect(PublicAddressGuard.isPrivate(Self.bytes(address)), "\(address) should count as private")
     }
 
     @Test(arguments: publicAddresses) func publicAddressesPass(_ address: String) {
-        #expect(!WebhookTarget.isPrivate(Self.bytes(address)), "\(address) should count as public")
+        #expect(!PublicAddressGuard.isPrivate(Self.bytes(address)), "\(address) should count as public")
     }
 
     /// Hosts written as numbers in other forms resolve to the same addresses
@@ -51,18 +50,18 @@ import Testing
                       "::ffff:127.0.0.1", "localhost", "169.254.169.254", "0xa9fea9fe", "10.0.0.1", "012.0.0.1"])
     func numericFormsOfPrivateHostsAreRefusedPermanently(_ host: String) {
         let name = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        let error = #expect(throws: ServiceError.self) { try WebhookTarget.checkPublic(host: name, allowPrivate: false) }
+        let error = #expect(throws: ServiceError.self) { try PublicAddressGuard.checkPublic(host: name, allowPrivate: false) }
         #expect(error?.kind == .permanent, "\(host): \(String(describing: error))")
         #expect(error?.message.contains("private or reserved") == true)
     }
 
     @Test func allowPrivateLiftsTheGuardForTests() throws {
-        #expect(try WebhookTarget.checkPublic(host: "127.0.0.1", allowPrivate: true) == ["127.0.0.1"])
+        #expect(try PublicAddressGuard.checkPublic(host: "127.0.0.1", allowPrivate: true) == ["127.0.0.1"])
     }
 
     @Test func aNameThatDoesNotResolveIsTransient() {
         let error = #expect(throws: ServiceError.self) {
-            try WebhookTarget.checkPublic(host: "no-such-host.invalid", allowPrivate: false)
+            try PublicAddressGuard.checkPublic(host: "no-such-host.invalid", allowPrivate: false)
         }
         #expect(error?.kind == .transient)
     }

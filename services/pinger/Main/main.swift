@@ -1,0 +1,4 @@
+import BeaconCore
+import PingerService
+
+await ServiceCommand<Pinger>.start()
