@@ -144,6 +144,7 @@ let package = Package(
                 "BeaconCore", "BeaconKafka", "BeaconMongo", "BeaconSealing", hummingbird, atomics, nio,
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "services/pinger/Sources"
         ),

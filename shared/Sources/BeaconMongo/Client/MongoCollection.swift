@@ -44,11 +44,23 @@ public struct MongoCollection: Sendable {
     /// - Returns: how many documents matched (0 or 1) and whether one was inserted.
     @discardableResult
     public func upsert(filter: MongoDocument, update: MongoDocument) throws(MongoError) -> (matched: Int, upserted: Bool) {
+        try updateOne(filter: filter, update: update, upsert: true)
+    }
+
+    /// Updates the first document matching `filter`, if there is one.
+    ///
+    /// - Returns: how many documents matched (0 or 1).
+    @discardableResult
+    public func update(filter: MongoDocument, update: MongoDocument) throws(MongoError) -> Int {
+        try updateOne(filter: filter, update: update, upsert: false).matched
+    }
+
+    private func updateOne(filter: MongoDocument, update: MongoDocument, upsert: Bool) throws(MongoError) -> (matched: Int, upserted: Bool) {
         let selector = try BSONDocument(filter)
         defer { withExtendedLifetime(selector) {} }  // alive until libmongoc is done with it
         let change = try BSONDocument(update)
         defer { withExtendedLifetime(change) {} }  // alive until libmongoc is done with it
-        let options = try BSONDocument(["upsert": true])
+        let options = try BSONDocument(["upsert": .bool(upsert)])
         defer { withExtendedLifetime(options) {} }  // alive until libmongoc is done with it
         let isOperatorUpdate = change.firstKey?.hasPrefix("$") ?? false
         return try withCollection { collection throws(MongoError) in
