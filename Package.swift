@@ -196,6 +196,7 @@ let package = Package(
                         "PingerService", "BeaconTestSupport", "BeaconSealing", "BeaconMongo", "BeaconKafka", hummingbirdTesting,
                         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                         .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                        .product(name: "Crypto", package: "swift-crypto"),
                     ], path: "Tests/PingerTests"),
         .testTarget(name: "LiveViewTests", dependencies: ["LiveViewService", "BeaconTestSupport", hummingbirdTesting], path: "Tests/LiveViewTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
