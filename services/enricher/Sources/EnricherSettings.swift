@@ -48,7 +48,7 @@ public struct EnricherSettings: ServiceSettings {
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
         redisURLs, stream, overflowStream, overflowRate, group, consumer, readCount, blockMs, claimIdleMs, claimIntervalMs, redisTimeoutMs,
         brokers, topic, invalidTopic, compression, lingerMs, messageTimeoutMs, maxInFlight, properties,
-        geoipDatabase, geoipCacheSize, regexes, deviceCacheSize, drain,
+        geoipDatabase, geoipCacheSize, regexes, deviceCacheSize, drain, MailTopics.stream, MailTopics.topic,
     ]
 
     let http: ApplicationConfiguration
@@ -56,6 +56,10 @@ public struct EnricherSettings: ServiceSettings {
     /// One per Redis, for its overflow stream (none when that is switched off).
     let overflowSources: [StreamSource.Settings]
     let overflowPipeline: StreamPipeline.Settings
+    /// One per Redis, for its mail stream (none when `redis.mailStream` is empty).
+    let mailSources: [StreamSource.Settings]
+    /// Verbatim to `kafka.mailTopic`, keyed by registrationId.
+    let mailPipeline: StreamPipeline.Settings
     let producer: KafkaProducerConfig
     let pipeline: StreamPipeline.Settings
     let geoipDatabase: String?
@@ -87,6 +91,17 @@ public struct EnricherSettings: ServiceSettings {
         pipeline = StreamPipeline.Settings(
             topic: try reader(Self.topic), invalidTopic: try reader(Self.invalidTopic), maxInFlight: try reader(Self.maxInFlight),
             claimInterval: try reader(Self.claimIntervalMs).milliseconds)
+        let mailStream = try reader(MailTopics.stream)
+        mailSources = mailStream.isEmpty ? [] : sources.map { source in
+            var mail = source
+            mail.stream = mailStream
+            return mail
+        }
+        var mailPipeline = pipeline
+        mailPipeline.topic = try reader(MailTopics.topic)
+        guard !mailPipeline.topic.isEmpty else { throw .invalid(key: MailTopics.topic.key, value: "", reason: "must not be empty") }
+        mailPipeline.mode = .verbatim(keyField: "registrationId")
+        self.mailPipeline = mailPipeline
         var overflowPipeline = pipeline
         overflowPipeline.pace = Double(try reader(Self.overflowRate))
         self.overflowPipeline = overflowPipeline
