@@ -98,7 +98,5 @@ import Testing
         #expect(settings.mailPipeline.topic == "beacon.mail.registrations")
         #expect(settings.mailPipeline.mode == .verbatim(keyField: "registrationId"))
         #expect(settings.pipeline.mode == .enrich)
-        let off = try EnricherSettings(try await SettingsReader(file: nil, environment: ["BEACON_REDIS_MAIL_STREAM": ""]))
-        #expect(off.mailSources.isEmpty)
     }
 }

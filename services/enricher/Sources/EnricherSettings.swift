@@ -56,7 +56,7 @@ public struct EnricherSettings: ServiceSettings {
     /// One per Redis, for its overflow stream (none when that is switched off).
     let overflowSources: [StreamSource.Settings]
     let overflowPipeline: StreamPipeline.Settings
-    /// One per Redis, for its mail stream (none when `redis.mailStream` is empty).
+    /// One per Redis, for its mail stream.
     let mailSources: [StreamSource.Settings]
     /// Verbatim to `kafka.mailTopic`, keyed by registrationId.
     let mailPipeline: StreamPipeline.Settings
@@ -92,7 +92,7 @@ public struct EnricherSettings: ServiceSettings {
             topic: try reader(Self.topic), invalidTopic: try reader(Self.invalidTopic), maxInFlight: try reader(Self.maxInFlight),
             claimInterval: try reader(Self.claimIntervalMs).milliseconds)
         let mailStream = try reader(MailTopics.stream)
-        mailSources = mailStream.isEmpty ? [] : sources.map { source in
+        mailSources = sources.map { source in
             var mail = source
             mail.stream = mailStream
             return mail

@@ -13,7 +13,7 @@ struct MailChangeRequest {
 
     let registrationId: String
     let stopToken: String
-    /// Defer only: ISO 8601, normalised to UTC with milliseconds.
+    /// Defer only: ISO 8601, as sent (checked to be ahead, and not too far).
     let until: String?
 
     init(_ payload: JSONObject, kind: Kind, rules: MailRules, now: Date = Date()) throws(MailError) {
@@ -34,7 +34,7 @@ struct MailChangeRequest {
         guard date.timeIntervalSince(now) <= Double(rules.maxExpiresInSeconds) else {
             throw .invalid("until", "until may be \(rules.maxExpiresInSeconds) seconds ahead at most")
         }
-        until = Timestamp.iso8601(date)
+        until = text
     }
 
     private static func string(_ object: JSONObject, _ key: String, maxLength: Int) throws(MailError) -> String {
