@@ -46,9 +46,9 @@ public struct EnricherSettings: ServiceSettings {
         default: 10_000, "how long SIGTERM waits for Kafka to confirm what is in flight before acknowledging it in Redis")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
-        redisURLs, stream, overflowStream, overflowRate, group, consumer, readCount, blockMs, claimIdleMs, claimIntervalMs, redisTimeoutMs,
-        brokers, topic, invalidTopic, compression, lingerMs, messageTimeoutMs, maxInFlight, properties,
-        geoipDatabase, geoipCacheSize, regexes, deviceCacheSize, drain, MailTopics.stream, MailTopics.topic,
+        redisURLs, stream, overflowStream, overflowRate, MailTopics.stream, group, consumer, readCount, blockMs, claimIdleMs, claimIntervalMs,
+        redisTimeoutMs, brokers, topic, invalidTopic, MailTopics.topic, compression, lingerMs, messageTimeoutMs, maxInFlight, properties,
+        geoipDatabase, geoipCacheSize, regexes, deviceCacheSize, drain,
     ]
 
     let http: ApplicationConfiguration
