@@ -5,6 +5,7 @@ import BeaconTestSupport
 import Crypto
 import Foundation
 import Testing
+@testable import TrackerService
 
 /// Mail registration at the tracker, as a device sees it, against a real
 /// Redis: every refusal with its status and reason, the account sealed
@@ -87,6 +88,38 @@ import Testing
         #expect((body?["message"] as? String)?.isEmpty == false, "\(comment): \(reply.text)")
         if let field { #expect(body?["field"] as? String == field, "\(comment): \(reply.text)") }
         #expect(!reply.text.contains(Self.password), "\(comment): a refusal repeats the password")
+    }
+
+    /// A key without a secret, a short secret, or an unreadable key stop start-up with the key named.
+    @Test func mailSettingsAreCheckedAtStartUp() async throws {
+        let keys = try Keys()
+        defer { keys.remove() }
+        func settings(_ environment: [String: String]) async throws -> TrackerSettings {
+            try TrackerSettings(try await SettingsReader(file: nil, environment: environment))
+        }
+        #expect(try await settings([:]).mail == nil)
+        let on = try await settings(keys.environment())
+        #expect(on.mail?.publicKey.keyId == keys.keyId)
+        #expect(on.mail?.rules.maxExpiresInSeconds == 172_800 && on.mail?.rules.maxBodyBytes == 16_384 && on.mail?.rules.allowPlaintext == false)
+        #expect(on.mail?.stream == "beacon:mail")
+        await #expect(throws: SettingsError.self) { _ = try await settings(["BEACON_MAIL_PUBLIC_KEY_FILE": keys.publicKeyFile]) }
+        let short = keys.directory.appendingPathComponent("short").path
+        try "too short".write(toFile: short, atomically: true, encoding: .utf8)
+        let shortError = await #expect(throws: SettingsError.self) {
+            _ = try await settings(keys.environment(["BEACON_MAIL_TOKEN_SECRET_FILE": short]))
+        }
+        #expect(shortError?.description.contains("at least 32") == true, "\(String(describing: shortError))")
+        await #expect(throws: SettingsError.self) { _ = try await settings(keys.environment(["BEACON_MAIL_PUBLIC_KEY_FILE": short])) }
+        await #expect(throws: SettingsError.self) { _ = try await settings(keys.environment(["BEACON_MAIL_MAX_EXPIRES_IN_SECONDS": "172801"])) }
+        // The stop token is what the lead's formula says: base64url(HMAC-SHA256(secret, "beacon-mail-stop\n" + app + "\n" + id)).
+        let stopTokens = MailStopToken(secret: Data(repeating: 7, count: 32))
+        let expected = Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(
+            for: Data("beacon-mail-stop\nshop\nreg-1".utf8), using: SymmetricKey(data: Data(repeating: 7, count: 32)))))
+        #expect(stopTokens.token(app: "shop", registrationId: "reg-1") == expected)
+        #expect(stopTokens.isValid(expected, app: "shop", registrationId: "reg-1"))
+        #expect(!stopTokens.isValid(expected, app: "other", registrationId: "reg-1"))
+        #expect(!stopTokens.isValid(expected, app: "shop", registrationId: "reg-2"))
+        #expect(!stopTokens.isValid("not base64url!", app: "shop", registrationId: "reg-1"))
     }
 
     @Test func aRegistrationIsSealedBeforeRedisAndAnsweredOnceStored() async throws {

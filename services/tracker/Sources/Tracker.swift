@@ -22,7 +22,7 @@ public enum Tracker: ServiceDefinition {
             admission: admission, submitter: submitter, metrics: metrics
         )
         let mail = MailRoutes(
-            settings: settings.mail, rules: settings.mailRules, writeKeys: settings.writeKeys, origins: settings.cors.origins,
+            settings: settings.mail, writeKeys: settings.writeKeys, origins: settings.cors.origins,
             writer: settings.mail.map { MailWriter(submitter: submitter, stream: $0.stream) }, metrics: metrics)
         if let key = settings.mail?.publicKey {
             context.logger.info("mail registration on", metadata: ["keyId": "\(key.keyId)", "stream": "\(settings.mailStream)"])

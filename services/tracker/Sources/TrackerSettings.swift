@@ -118,7 +118,6 @@ public struct TrackerSettings: ServiceSettings {
     let connections: ConnectionBounds
     /// nil: mail registration is off (no `mail.publicKeyFile`).
     let mail: MailSettings?
-    let mailRules: MailRules
     let mailStream: String
     public let drainTimeout: Duration
 
@@ -180,6 +179,5 @@ public struct TrackerSettings: ServiceSettings {
         } else {
             mail = nil
         }
-        mailRules = rules
     }
 }

@@ -3,7 +3,6 @@ import BeaconSealing
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
 
 /// `/v1/mail/*` on the tracker's router (low volume; the intake's channel
 /// handler passes them on): registrations are checked, their account sealed
@@ -13,7 +12,6 @@ import Logging
 struct MailRoutes: Sendable {
     /// nil: `mail.publicKeyFile` is not set, and every mail endpoint answers 503.
     let settings: MailSettings?
-    let rules: MailRules
     let writeKeys: WriteKeys
     let origins: AllowedOrigins
     let writer: MailWriter?
@@ -53,9 +51,9 @@ struct MailRoutes: Sendable {
     // MARK: endpoints
 
     private func register(_ request: Request, _ mail: MailSettings) async throws(MailError) -> (HTTPResponse.Status, JSONValue) {
-        let payload = try await body(request)
+        let payload = try await body(request, limit: mail.rules.maxBodyBytes)
         let app = try app(request, payload)
-        let registration = try MailRegistrationRequest(payload, rules: rules)
+        let registration = try MailRegistrationRequest(payload, rules: mail.rules)
         let sealed: String
         switch registration.account {
         case .sealed(let text): sealed = text
@@ -82,10 +80,10 @@ struct MailRoutes: Sendable {
     private func change(_ request: Request, kind: MailChangeRequest.Kind, _ mail: MailSettings) async throws(MailError)
         -> (HTTPResponse.Status, JSONValue)
     {
-        let payload = try await body(request)
+        let payload = try await body(request, limit: mail.rules.maxBodyBytes)
         let app = try app(request, payload)
         let now = Date()
-        let change = try MailChangeRequest(payload, kind: kind, rules: rules, now: now)
+        let change = try MailChangeRequest(payload, kind: kind, rules: mail.rules, now: now)
         guard mail.stopTokens.isValid(change.stopToken, app: app, registrationId: change.registrationId) else { throw .wrongStopToken }
         let receivedAt = Timestamp.iso8601(now)
         let message: MailRegistrationMessage = switch kind {
@@ -112,8 +110,7 @@ struct MailRoutes: Sendable {
     // MARK: the parts every write shares
 
     /// The body as a JSON object, bounded by `mail.maxBodyBytes` (413 above).
-    private func body(_ request: Request) async throws(MailError) -> JSONObject {
-        let limit = rules.maxBodyBytes
+    private func body(_ request: Request, limit: Int) async throws(MailError) -> JSONObject {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw .tooLarge("request is \(length) bytes; the limit is \(limit)")
         }

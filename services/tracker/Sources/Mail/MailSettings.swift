@@ -10,7 +10,7 @@ struct MailSettings: Sendable {
 
     let publicKey: MailSealingPublicKey
     let stopTokens: MailStopToken
-    var rules: MailRules
+    let rules: MailRules
     let stream: String
 
     init(publicKey: MailSealingPublicKey, stopTokens: MailStopToken, rules: MailRules, stream: String) {
@@ -21,7 +21,7 @@ struct MailSettings: Sendable {
     }
 }
 
-/// How strictly requests are read (also without a key: the body bound).
+/// How strictly mail requests are read.
 struct MailRules: Sendable {
     var allowPlaintext = false
     var maxExpiresInSeconds = MailSettings.maxExpiresIn
