@@ -87,7 +87,9 @@ let package = Package(
                 dependencies: ["BeaconCore", "BeaconRedis", "BeaconSealing", hummingbird, atomics, .product(name: "CompressNIO", package: "compress-nio"),
                                // HTTPIntake/ and Connections/: plain NIO handlers, in Hummingbird's child channel.
                                nio, .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                               .product(name: "HummingbirdCore", package: "hummingbird")],
+                               .product(name: "HummingbirdCore", package: "hummingbird"),
+                               // Mail/: the stop token's HMAC.
+                               .product(name: "Crypto", package: "swift-crypto")],
                 path: "services/tracker/Sources"),
         .executableTarget(name: "beacon-tracker", dependencies: ["TrackerService", "BeaconCore"], path: "services/tracker/Main"),
 

@@ -29,6 +29,7 @@ STACK_TOPICS=(
     beacon.push.apns=3
     beacon.push.fcm=3
     beacon.push.feedback=1
+    beacon.mail.registrations=6
 )
 
 STACK_DIR=""

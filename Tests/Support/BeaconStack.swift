@@ -10,6 +10,8 @@ public struct BeaconStack: Sendable {
     public let stream: String
     /// Where the tracker puts events of users over their own rate.
     public var overflowStream: String { stream + ":overflow" }
+    /// Where the tracker writes mail registrations (and the enricher reads them).
+    public var mailStream: String { "test:mail:\(runId)" }
     public let runId: String
 
     public init() {
@@ -22,6 +24,7 @@ public struct BeaconStack: Sendable {
             "BEACON_REDIS_URL": try redisURL ?? TestEnvironment.redisURL(),
             "BEACON_REDIS_STREAM": stream,
             "BEACON_REDIS_OVERFLOW_STREAM": overflowStream,
+            "BEACON_REDIS_MAIL_STREAM": mailStream,
             "BEACON_TRACKER_WRITE_KEYS": "\(Self.writeKey):\(Self.app)",
             "BEACON_TRACKER_TRUSTED_PROXIES": "127.0.0.1",
         ]
@@ -34,6 +37,7 @@ public struct BeaconStack: Sendable {
             "BEACON_REDIS_URLS": try TestEnvironment.redisURL(),
             "BEACON_REDIS_STREAM": stream,
             "BEACON_REDIS_OVERFLOW_STREAM": overflowStream,
+            "BEACON_REDIS_MAIL_STREAM": mailStream,
             "BEACON_REDIS_GROUP": "enricher-\(runId)",
             "BEACON_REDIS_CONSUMER": consumer,
             "BEACON_KAFKA_BROKERS": try TestEnvironment.kafkaBrokers(),

@@ -5,7 +5,8 @@ import Hummingbird
 import ServiceLifecycle
 
 /// The enricher: one pipeline per Redis Stream into Kafka, each with a
-/// sender of its own, and a small HTTP server for health and metrics.
+/// sender of its own (events, overflow, and mail registrations forwarded
+/// verbatim), and a small HTTP server for health and metrics.
 public enum Enricher: ServiceDefinition {
     public static let name = "enricher"
     public static let abstract = "Reads Beacon's Redis Streams, validates and enriches each event, and produces it to Kafka."
@@ -36,6 +37,7 @@ public enum Enricher: ServiceDefinition {
         // belong to the one forwarder that produced through it.
         let streams = settings.sources.enumerated().map { ("pipeline-\($0)", "events-\($0)", $1, settings.pipeline) }
             + settings.overflowSources.enumerated().map { ("overflow-\($0)", "overflow-\($0)", $1, settings.overflowPipeline) }
+            + settings.mailSources.enumerated().map { ("mail-\($0)", "mail-\($0)", $1, settings.mailPipeline) }
         for (name, senderName, source, pipelineSettings) in streams {
             let sender = try KafkaSender(
                 config: settings.producer, name: senderName, drainTimeout: settings.drainTimeout,

@@ -7,6 +7,9 @@ final class EnricherMetrics: Sendable {
 
     let enriched = Counter(label: "beacon_enricher_events_enriched_total")
     let invalid = Counter(label: "beacon_enricher_events_invalid_total")
+    /// Verbatim streams (mail registrations): entries forwarded unchanged, and those sent to the invalid topic.
+    let forwarded = Counter(label: "beacon_enricher_verbatim_forwarded_total")
+    let forwardedInvalid = Counter(label: "beacon_enricher_verbatim_invalid_total")
     let acknowledged = Counter(label: "beacon_enricher_entries_acknowledged_total")
     let claimed = Counter(label: "beacon_enricher_entries_claimed_total")
     let inFlight = Gauge(label: "beacon_enricher_in_flight_events")

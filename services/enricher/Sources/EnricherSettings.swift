@@ -46,8 +46,8 @@ public struct EnricherSettings: ServiceSettings {
         default: 10_000, "how long SIGTERM waits for Kafka to confirm what is in flight before acknowledging it in Redis")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
-        redisURLs, stream, overflowStream, overflowRate, group, consumer, readCount, blockMs, claimIdleMs, claimIntervalMs, redisTimeoutMs,
-        brokers, topic, invalidTopic, compression, lingerMs, messageTimeoutMs, maxInFlight, properties,
+        redisURLs, stream, overflowStream, overflowRate, MailTopics.stream, group, consumer, readCount, blockMs, claimIdleMs, claimIntervalMs,
+        redisTimeoutMs, brokers, topic, invalidTopic, MailTopics.topic, compression, lingerMs, messageTimeoutMs, maxInFlight, properties,
         geoipDatabase, geoipCacheSize, regexes, deviceCacheSize, drain,
     ]
 
@@ -56,6 +56,10 @@ public struct EnricherSettings: ServiceSettings {
     /// One per Redis, for its overflow stream (none when that is switched off).
     let overflowSources: [StreamSource.Settings]
     let overflowPipeline: StreamPipeline.Settings
+    /// One per Redis, for its mail stream.
+    let mailSources: [StreamSource.Settings]
+    /// Verbatim to `kafka.mailTopic`, keyed by registrationId.
+    let mailPipeline: StreamPipeline.Settings
     let producer: KafkaProducerConfig
     let pipeline: StreamPipeline.Settings
     let geoipDatabase: String?
@@ -87,6 +91,17 @@ public struct EnricherSettings: ServiceSettings {
         pipeline = StreamPipeline.Settings(
             topic: try reader(Self.topic), invalidTopic: try reader(Self.invalidTopic), maxInFlight: try reader(Self.maxInFlight),
             claimInterval: try reader(Self.claimIntervalMs).milliseconds)
+        let mailStream = try reader(MailTopics.stream)
+        mailSources = sources.map { source in
+            var mail = source
+            mail.stream = mailStream
+            return mail
+        }
+        var mailPipeline = pipeline
+        mailPipeline.topic = try reader(MailTopics.topic)
+        guard !mailPipeline.topic.isEmpty else { throw .invalid(key: MailTopics.topic.key, value: "", reason: "must not be empty") }
+        mailPipeline.mode = .verbatim(keyField: "registrationId")
+        self.mailPipeline = mailPipeline
         var overflowPipeline = pipeline
         overflowPipeline.pace = Double(try reader(Self.overflowRate))
         self.overflowPipeline = overflowPipeline

@@ -21,8 +21,14 @@ public enum Tracker: ServiceDefinition {
             clientAddress: ClientAddress(trustedProxies: settings.trustedProxies), origins: settings.cors.origins,
             admission: admission, submitter: submitter, metrics: metrics
         )
+        let mail = MailRoutes(
+            settings: settings.mail, writeKeys: settings.writeKeys, origins: settings.cors.origins,
+            writer: settings.mail.map { MailWriter(submitter: submitter, stream: $0.stream) }, metrics: metrics)
+        if let key = settings.mail?.publicKey {
+            context.logger.info("mail registration on", metadata: ["keyId": "\(key.keyId)", "stream": "\(settings.mailStream)"])
+        }
         let app = Application(
-            router: makeRouter(readiness: context.readiness, cors: settings.cors),
+            router: makeRouter(readiness: context.readiness, cors: settings.cors, mail: mail),
             server: server(intake: intake, cors: settings.cors, connections: settings.connections), configuration: settings.http,
             logger: context.logger)
         context.logger.info("tracker starting", metadata: ["redis": "\(settings.writer.redisURL)"])
@@ -47,14 +53,15 @@ public enum Tracker: ServiceDefinition {
         .guardedHTTP1(connections, observer: intake.metrics) { [IntakeChannelHandler(intake: intake, cors: cors)] }
     }
 
-    /// Health, readiness, metrics, preflights and 404s: the rare requests,
-    /// on Hummingbird's router.
-    static func makeRouter(readiness: Readiness, cors: CORSPolicy = .open) -> Router<BasicRequestContext> {
+    /// Health, readiness, metrics, mail registration, preflights and 404s:
+    /// the rare requests, on Hummingbird's router.
+    static func makeRouter(readiness: Readiness, cors: CORSPolicy = .open, mail: MailRoutes? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         // Before routing, so that a preflight (OPTIONS, which no route takes)
         // is answered and every answer, 404 included, carries the CORS headers.
         router.add(middleware: cors.middleware())
         OperationalRoutes.add(to: router, readiness: readiness)
+        mail?.add(to: router)
         return router
     }
 }

@@ -76,6 +76,13 @@ final class TrackerMetrics: Sendable {
         rejected[reason]?.increment(by: count)
     }
 
+    // MARK: Mail registration (low volume: counters made as outcomes occur)
+
+    /// `endpoint`: register, defer, stop, key; `outcome`: accepted or the error code.
+    func mailRequest(endpoint: String, outcome: String) {
+        Counter(label: "beacon_tracker_mail_requests_total", dimensions: [("endpoint", endpoint), ("outcome", outcome)]).increment()
+    }
+
     // MARK: Connections (slow and idle clients)
 
     let openConnections = Meter(label: "beacon_tracker_open_connections")

@@ -1,5 +1,6 @@
 import BeaconCore
 import BeaconRedis
+import BeaconSealing
 import Hummingbird
 
 /// Everything the tracker reads from its configuration, checked at start-up.
@@ -80,11 +81,29 @@ public struct TrackerSettings: ServiceSettings {
         check: SettingCheck.positive)
     static let connectionSettings: [any SettingDescription] = [requestHeadTimeoutMs, requestBodyTimeoutMs, idleTimeoutMs, maxConnections]
 
+    // Mail registration (/v1/mail/*): off until the pinger's public key is given.
+    static let mailPublicKeyFile = Setting<String>(
+        "mail.publicKeyFile", default: nil,
+        "the pinger's P-256 public key (PEM) that mail credentials are sealed to; none: /v1/mail/* answer 503")
+    static let mailTokenSecretFile = Setting<String>(
+        "mail.tokenSecretFile", default: nil,
+        "a file of at least 32 secret bytes, the same on every tracker, that stop tokens are made with (required with mail.publicKeyFile)")
+    static let mailAllowPlaintext = Setting<Bool>(
+        "mail.allowPlaintext", default: false, "accept account.tls none (IMAP without TLS, the password in clear); otherwise 400")
+    static let mailMaxExpiresIn = Setting<Int>(
+        "mail.maxExpiresInSeconds", default: MailSettings.maxExpiresIn, "the longest expiresIn (and defer) a registration may ask for",
+        check: SettingCheck.range(1...MailSettings.maxExpiresIn))
+    static let mailMaxBodyBytes = Setting<Int>(
+        "mail.maxBodyBytes", default: 16 * 1024, "largest /v1/mail/* request body, in bytes (413 above)", check: SettingCheck.positive)
+    static let mailSettings: [any SettingDescription] = [
+        MailTopics.stream, mailPublicKeyFile, mailTokenSecretFile, mailAllowPlaintext, mailMaxExpiresIn, mailMaxBodyBytes,
+    ]
+
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
         writeKeys, trustedProxies, maxEventBytes, maxRequestBytes, maxBatchEvents, bufferEvents, ackTimeoutMs,
         redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, allowedOrigins, allowCredentials, corsMaxAge,
         overflowStream, appRate, appBurst, userRate, userBurst, trackedUsers, udpPort, udpReceiveBufferBytes, drain,
-    ] + connectionSettings
+    ] + connectionSettings + mailSettings
 
     let http: ApplicationConfiguration
     let writeKeys: WriteKeys
@@ -97,6 +116,9 @@ public struct TrackerSettings: ServiceSettings {
     let trackedUsers: Int
     let udp: UDPListener.Settings
     let connections: ConnectionBounds
+    /// nil: mail registration is off (no `mail.publicKeyFile`).
+    let mail: MailSettings?
+    let mailStream: String
     public let drainTimeout: Duration
 
     public init(_ reader: SettingsReader) throws(SettingsError) {
@@ -135,5 +157,27 @@ public struct TrackerSettings: ServiceSettings {
                 head: .milliseconds(Int64(try reader(Self.requestHeadTimeoutMs))),
                 body: .milliseconds(Int64(try reader(Self.requestBodyTimeoutMs))),
                 idle: .milliseconds(Int64(try reader(Self.idleTimeoutMs)))))
+        mailStream = try reader(MailTopics.stream)
+        guard !mailStream.isEmpty else { throw .invalid(key: MailTopics.stream.key, value: "", reason: "must not be empty") }
+        var rules = MailRules(
+            allowPlaintext: try reader(Self.mailAllowPlaintext), maxExpiresInSeconds: try reader(Self.mailMaxExpiresIn),
+            maxBodyBytes: try reader(Self.mailMaxBodyBytes))
+        if let keyFile = try reader.optional(Self.mailPublicKeyFile), !keyFile.isEmpty {
+            guard let secretFile = try reader.optional(Self.mailTokenSecretFile), !secretFile.isEmpty else {
+                throw .missing(key: Self.mailTokenSecretFile.key, reason: "stop tokens need a secret once \(Self.mailPublicKeyFile.key) is set")
+            }
+            let publicKey: MailSealingPublicKey
+            do {
+                publicKey = try MailSealingPublicKey(file: keyFile)
+            } catch {
+                throw .file(path: keyFile, reason: "\(Self.mailPublicKeyFile.key): \(error)")
+            }
+            rules.keyId = publicKey.keyId
+            mail = MailSettings(
+                publicKey: publicKey, stopTokens: try MailStopToken(file: secretFile, key: Self.mailTokenSecretFile.key), rules: rules,
+                stream: mailStream)
+        } else {
+            mail = nil
+        }
     }
 }

@@ -5,6 +5,17 @@ import BeaconCore
 enum EnrichmentResult {
     case enriched(key: [UInt8], value: [UInt8])
     case invalid(key: [UInt8]?, value: [UInt8], reason: String)
+
+    /// What the invalid topic gets: `{"reason", "payload", "messageId"?, "app"?, "rejectedAt"}`.
+    static func invalid(reason: String, payload: JSONValue, key: [UInt8]?) -> EnrichmentResult {
+        var record: JSONObject = ["reason": .string(reason), "payload": payload]
+        if case .object(let event) = payload {
+            if let id = event["messageId"] { record["messageId"] = id }
+            if let app = event["app"] { record["app"] = app }
+        }
+        record["rejectedAt"] = .string(Timestamp.iso8601(.now))
+        return .invalid(key: key, value: JSONWriter.bytes(.object(record)), reason: reason)
+    }
 }
 
 /// Validates, normalises and enriches one event.
@@ -47,12 +58,6 @@ struct EventEnricher: Sendable {
     }
 
     private func invalid(reason: String, payload: JSONValue, key: [UInt8]?) -> EnrichmentResult {
-        var record: JSONObject = ["reason": .string(reason), "payload": payload]
-        if case .object(let event) = payload {
-            if let id = event["messageId"] { record["messageId"] = id }
-            if let app = event["app"] { record["app"] = app }
-        }
-        record["rejectedAt"] = .string(Timestamp.iso8601(.now))
-        return .invalid(key: key, value: JSONWriter.bytes(.object(record)), reason: reason)
+        EnrichmentResult.invalid(reason: reason, payload: payload, key: key)
     }
 }

@@ -4,11 +4,21 @@ import BeaconRedis
 import Logging
 
 /// Moves one Redis Stream into Kafka on a loop thread: read a page of
-/// entries, enrich each, produce it, and acknowledge entries in Redis as
-/// Kafka confirms them. At most `maxInFlight` entries are unconfirmed; while
-/// Kafka is away the rest simply stay in Redis.
+/// entries, enrich each (or, in `.verbatim` mode, forward it unchanged),
+/// produce it, and acknowledge entries in Redis as Kafka confirms them. At
+/// most `maxInFlight` entries are unconfirmed; while Kafka is away the rest
+/// simply stay in Redis.
 struct StreamPipeline: BlockingLoop {
+    /// What becomes of each entry on its way to `topic`.
+    enum Mode: Sendable, Equatable {
+        /// Events: validated, normalised, enriched, keyed by user.
+        case enrich
+        /// Forwarded byte for byte, keyed by the entry's `keyField` (mail registrations).
+        case verbatim(keyField: String)
+    }
+
     struct Settings: Sendable {
+        var mode: Mode = .enrich
         var topic: String
         var invalidTopic: String
         var maxInFlight: Int
@@ -49,8 +59,10 @@ struct StreamPipeline: BlockingLoop {
         self.enricher = enricher
         self.settings = settings
         self.metrics = metrics
+        // The events pipeline names its Redis alone; the others add their stream.
         redisReady = context.condition(
-            settings.pace == nil ? "redis \(source.url)" : "redis \(source.url) \(source.stream)", reason: "not connected yet")
+            settings.pace == nil && settings.mode == .enrich ? "redis \(source.url)" : "redis \(source.url) \(source.stream)",
+            reason: "not connected yet")
         self.logger = context.logger.with("redis", "\(source.url)")
     }
 
@@ -137,14 +149,16 @@ struct StreamPipeline: BlockingLoop {
 
     private func forward(_ messages: [StreamMessage], with forwarder: inout EventForwarder) throws(KafkaError) {
         let started = ContinuousClock.now
+        let verbatim: VerbatimForwarding? = if case .verbatim(let keyField) = settings.mode { VerbatimForwarding(keyField: keyField) } else { nil }
         for message in messages {
-            switch enricher.process(message.field(StreamEntry.eventField)) {
+            let entry = message.field(StreamEntry.eventField)
+            switch verbatim?.process(entry) ?? enricher.process(entry) {
             case .enriched(let key, let value):
                 try forwarder.send(entryId: message.id, message: OutgoingMessage(topic: settings.topic, key: key, value: value))
-                metrics.enriched.increment()
+                if verbatim == nil { metrics.enriched.increment() } else { metrics.forwarded.increment() }
             case .invalid(let key, let value, let reason):
                 try forwarder.send(entryId: message.id, message: OutgoingMessage(topic: settings.invalidTopic, key: key, value: value))
-                metrics.invalid.increment()
+                if verbatim == nil { metrics.invalid.increment() } else { metrics.forwardedInvalid.increment() }
                 if logger.logLevel <= .debug {
                     let messageId = (try? JSONParser.parse(value))?["messageId"]?.stringValue ?? "-"
                     logger.debug("invalid event", metadata: ["reason": "\(reason)", "entry": "\(message.id)", "messageId": "\(messageId)"])

@@ -8,11 +8,14 @@ struct EventSubmitter: Sendable {
     /// How long a request may wait for Redis before it is answered 503.
     let ackTimeout: Duration
 
-    /// Queues the events; `completion` learns the outcome, from the writer's
-    /// thread. False when they were refused at once.
-    func submit(_ events: AdmittedEvents, completion: @escaping @Sendable (WriteRequest.Outcome) -> Void) -> Bool {
+    /// Queues the events (for the events streams, or all for `stream`);
+    /// `completion` learns the outcome, from the writer's thread. False when
+    /// they were refused at once.
+    func submit(
+        _ events: AdmittedEvents, to stream: String? = nil, completion: @escaping @Sendable (WriteRequest.Outcome) -> Void
+    ) -> Bool {
         guard !writer.isBacklogFull else { return false }
-        let request = WriteRequest(events: events, deadline: .now + ackTimeout, completion: completion)
+        let request = WriteRequest(events: events, stream: stream, deadline: .now + ackTimeout, completion: completion)
         return queue.push(request, weight: request.weight)
     }
 }

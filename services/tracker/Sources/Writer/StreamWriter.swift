@@ -4,8 +4,10 @@ import Foundation
 import Synchronization
 import Logging
 
-/// Drains the event queue into one Redis Stream on a loop thread: many
-/// requests' events go out as one pipeline of XADDs (plus an XLEN to watch
+/// Drains the event queue into Redis Streams on a loop thread (events into
+/// the events stream or its overflow stream, and requests that name a stream
+/// of their own, such as mail registrations, into that one): many
+/// requests' entries go out as one pipeline of XADDs (plus an XLEN to watch
 /// the backlog), and each request is told its outcome once Redis answered.
 /// While Redis is down the writer keeps retrying, and requests that waited
 /// past their deadline are answered 503 (the client retries; nothing that got
@@ -119,6 +121,14 @@ final class StreamWriter: BlockingLoop {
         let overflow = Array(settings.overflowStream.utf8)
         let xadd = Array("XADD".utf8), star = Array("*".utf8), field = Array(StreamEntry.eventField.utf8)
         for request in batch {
+            if let named = request.stream {
+                // A stream of its own (mail registrations): every entry goes there.
+                let target = Array(named.utf8)
+                for event in request.events.main + request.events.overflow {
+                    try redis.append([xadd, target, star, field, event])
+                }
+                continue
+            }
             for event in request.events.main {
                 try redis.append([xadd, stream, star, field, event])
             }

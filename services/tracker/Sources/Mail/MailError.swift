@@ -1,0 +1,44 @@
+import BeaconCore
+import HTTPTypes
+
+/// A refused mail request: its status, a code a program can test (also the
+/// `outcome` of `beacon_tracker_mail_requests_total`), a message a person can
+/// act on, and the field it is about. Answered as
+/// `{"success":false,"error":code,"message":…,"field":…}`. Messages never
+/// repeat what was sent for a credential.
+struct MailError: Error {
+    let status: HTTPResponse.Status
+    let code: String
+    let message: String
+    var field: String?
+    /// More for a program to read (e.g. the current key id).
+    var details: [(String, JSONValue)] = []
+
+    static func invalid(_ field: String, _ message: String) -> MailError {
+        MailError(status: .badRequest, code: "invalid_request", message: message, field: field)
+    }
+
+    static func invalidJSON(_ message: String) -> MailError { MailError(status: .badRequest, code: "invalid_json", message: message) }
+    static func tooLarge(_ message: String) -> MailError { MailError(status: .contentTooLarge, code: "too_large", message: message) }
+    static func unauthorized(_ message: String) -> MailError { MailError(status: .unauthorized, code: "unauthorized", message: message) }
+    static func originNotAllowed(_ message: String) -> MailError {
+        MailError(status: .forbidden, code: "origin_not_allowed", message: message)
+    }
+    static func unsupportedMediaType(_ message: String) -> MailError {
+        MailError(status: .unsupportedMediaType, code: "unsupported_media_type", message: message)
+    }
+    static func unavailable(_ message: String) -> MailError { MailError(status: .serviceUnavailable, code: "unavailable", message: message) }
+    static let notConfigured = MailError(
+        status: .serviceUnavailable, code: "mail_not_configured",
+        message: "mail registration is not configured on this tracker (mail.publicKeyFile is not set)")
+    static let wrongStopToken = MailError(
+        status: .forbidden, code: "invalid_stop_token", message: "the stopToken does not belong to this registrationId and app",
+        field: "stopToken")
+
+    var json: JSONValue {
+        var body = JSONObject(pairs: [("success", .bool(false)), ("error", .string(code)), ("message", .string(message))])
+        if let field { body["field"] = .string(field) }
+        for (key, value) in details { body[key] = value }
+        return .object(body)
+    }
+}
