@@ -84,9 +84,10 @@ import Testing
         #expect(reply.status == status, "\(comment): \(reply.text)")
         let body = try? reply.json()
         #expect(body?["success"] as? Bool == false, "\(comment): \(reply.text)")
-        #expect(body?["error"] as? String == code, "\(comment): \(reply.text)")
-        #expect((body?["message"] as? String)?.isEmpty == false, "\(comment): \(reply.text)")
-        if let field { #expect(body?["field"] as? String == field, "\(comment): \(reply.text)") }
+        let error = body?["error"] as? [String: Any]
+        #expect(error?["code"] as? String == code, "\(comment): \(reply.text)")
+        #expect((error?["message"] as? String)?.isEmpty == false, "\(comment): \(reply.text)")
+        if let field { #expect(error?["field"] as? String == field, "\(comment): \(reply.text)") }
         #expect(!reply.text.contains(Self.password), "\(comment): a refusal repeats the password")
     }
 
@@ -236,7 +237,7 @@ import Testing
             expectRefusal(try await post(tracker, "/v1/mail/register", body), status, code, field: field, name)
         }
         let wrongKey = try await post(tracker, "/v1/mail/register", with { $0["account"] = ["sealed": "v1.0011223344556677.AAAA.AAAA"] })
-        #expect(try wrongKey.json()["currentKeyId"] as? String == keys.keyId)
+        #expect((try wrongKey.json()["error"] as? [String: Any])?["currentKeyId"] as? String == keys.keyId)
         #expect(wrongKey.text.contains(keys.keyId))
 
         // Write keys, media type, JSON and size, as for events.

@@ -4,8 +4,8 @@ import HTTPTypes
 /// A refused mail request: its status, a code a program can test (also the
 /// `outcome` of `beacon_tracker_mail_requests_total`), a message a person can
 /// act on, and the field it is about. Answered as
-/// `{"success":false,"error":code,"message":…,"field":…}`. Messages never
-/// repeat what was sent for a credential.
+/// `{"success":false,"error":{"code":…,"message":…,"field":…}}`, the shape of
+/// every intake refusal. Messages never repeat what was sent for a credential.
 struct MailError: Error {
     let status: HTTPResponse.Status
     let code: String
@@ -36,9 +36,9 @@ struct MailError: Error {
         field: "stopToken")
 
     var json: JSONValue {
-        var body = JSONObject(pairs: [("success", .bool(false)), ("error", .string(code)), ("message", .string(message))])
-        if let field { body["field"] = .string(field) }
-        for (key, value) in details { body[key] = value }
-        return .object(body)
+        var error = JSONObject(pairs: [("code", .string(code)), ("message", .string(message))])
+        if let field { error["field"] = .string(field) }
+        for (key, value) in details { error[key] = value }
+        return .object(JSONObject(pairs: [("success", .bool(false)), ("error", .object(error))]))
     }
 }
