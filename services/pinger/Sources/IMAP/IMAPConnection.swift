@@ -48,30 +48,25 @@ public final class IMAPConnection: Sendable {
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(greetingTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+        let channel: any Channel
+        let handler: NIOLoopBound<IMAPClientHandler>
+        let greetingFuture: EventLoopFuture<IMAPStatusResponse>
+        do {
+            // The handler is taken here, not looked up later: a TLS failure
+            // can close the channel (and remove it) before connect returns.
+            (channel, handler, greetingFuture) = try await bootstrap.connect(host: endpoint.address ?? endpoint.host, port: endpoint.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let implicitTLS {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: implicitTLS, serverHostname: serverName))
                     }
-                    try channel.pipeline.syncOperations.addHandler(IMAPClientHandler(
-                        eventLoop: channel.eventLoop, greetingTimeout: greetingTimeout, certificateName: tlsContext == nil ? nil : serverName))
+                    let handler = IMAPClientHandler(
+                        eventLoop: channel.eventLoop, greetingTimeout: greetingTimeout, certificateName: tlsContext == nil ? nil : serverName)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop), handler.greetingFuture)
                 }
             }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.connect(host: endpoint.address ?? endpoint.host, port: endpoint.port).get()
         } catch {
             throw .connectFailed("\(endpoint.address ?? endpoint.host):\(endpoint.port): \(error)")
-        }
-        let (handler, greetingFuture): (NIOLoopBound<IMAPClientHandler>, EventLoopFuture<IMAPStatusResponse>)
-        do {
-            (handler, greetingFuture) = try await channel.eventLoop.submit {
-                let handler = try channel.pipeline.syncOperations.handler(type: IMAPClientHandler.self)
-                return (NIOLoopBound(handler, eventLoop: channel.eventLoop), handler.greetingFuture)
-            }.get()
-        } catch {
-            channel.close(promise: nil)
-            throw .closed("the connection closed at once: \(error)")
         }
         let connection = IMAPConnection(endpoint: endpoint, tlsSettings: tls, commandTimeout: commandTimeout, channel: channel,
                                         handler: handler, capabilities: [])
