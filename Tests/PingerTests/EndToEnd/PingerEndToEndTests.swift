@@ -80,7 +80,7 @@ import Testing
     @Test func pollingWhereTheServerHasNoIdle() async throws {
         let stack = try PingerStack()
         let user = "mail41", password = "pw-mail41"
-        let tracker = try await stack.startTracker(), _ = try await stack.startEnricher(), pinger = try await stack.startPinger()
+        let tracker = try await stack.startTracker(), enricher = try await stack.startEnricher(), pinger = try await stack.startPinger()
         let pushes = try stack.collector(stack.apnsTopic)
         let registered = try await stack.register(tracker, user: user, password: password, server: .noIdle, tls: "starttls", token: token("b"))
         try await Await.condition("the session to poll", timeout: .seconds(60)) { try await PingerStack.metric(pinger, Self.polling) == 1 }
@@ -88,11 +88,12 @@ import Testing
         try await pushes.collect(until: "the push") { stack.pushes($0, registered.registrationId).count >= 1 }
         try await pushes.drain(idle: .seconds(2))  // several polls later: still one
         #expect(stack.pushes(pushes, registered.registrationId).count == 1)
+        expectCleanLogs([tracker, enricher, pinger])
     }
 
     @Test func aWrongPasswordAsksTheDeviceToRegisterAgain() async throws {
         let stack = try PingerStack()
-        let tracker = try await stack.startTracker(), _ = try await stack.startEnricher(), pinger = try await stack.startPinger()
+        let tracker = try await stack.startTracker(), enricher = try await stack.startEnricher(), pinger = try await stack.startPinger()
         let pushes = try stack.collector(stack.apnsTopic)
         let registered = try await stack.register(tracker, user: "mail42", password: "wrong", server: .imaps, tls: "implicit", token: token("c"))
         try await pushes.collect(until: "the re-register push") { stack.pushes($0, registered.registrationId).count >= 1 }
@@ -101,23 +102,25 @@ import Testing
         #expect(data["beacon"] as? String == "mail.reregister" && push["body"] == nil, "\(push)")
         #expect(try await PingerStack.metric(pinger, "beacon_pinger_logins_failed_total") == 1)
         try await Await.condition("the registration to be forgotten") { try await storedRegistrations(stack).isEmpty }
+        expectCleanLogs([tracker, enricher, pinger])
     }
 
     @Test func aRegistrationEndsWhenItExpires() async throws {
         let stack = try PingerStack()
-        let tracker = try await stack.startTracker(), _ = try await stack.startEnricher(), pinger = try await stack.startPinger()
+        let tracker = try await stack.startTracker(), enricher = try await stack.startEnricher(), pinger = try await stack.startPinger()
         _ = try await stack.register(tracker, user: "mail43", password: "pw-mail43", server: .imaps, tls: "implicit", token: token("d"), expiresIn: 4)
         try await Await.condition("the session to expire", timeout: .seconds(60)) {
             try await PingerStack.metric(pinger, #"beacon_pinger_sessions_ended_total{reason="expired"}"#) == 1
         }
         #expect(try await PingerStack.metric(pinger, Self.idle) == 0)
         try await Await.condition("the registration to be forgotten") { try await storedRegistrations(stack).isEmpty }
+        expectCleanLogs([tracker, enricher, pinger])
     }
 
     @Test func killNineReestablishesSessionsWithoutDuplicatePushes() async throws {
         let stack = try PingerStack()
         let user = "mail44", password = "pw-mail44"
-        let tracker = try await stack.startTracker(), _ = try await stack.startEnricher()
+        let tracker = try await stack.startTracker(), enricher = try await stack.startEnricher()
         var pinger = try await stack.startPinger("pinger-a")
         let pushes = try stack.collector(stack.apnsTopic)
         let registered = try await stack.register(tracker, user: user, password: password, server: .imaps, tls: "implicit", token: token("e"))
@@ -136,6 +139,7 @@ import Testing
         try await pushes.drain(idle: .seconds(2))
         let ids = stack.pushes(pushes, registered.registrationId).compactMap { $0["requestId"] as? String }
         #expect(ids.count == 2 && Set(ids).count == 2, "one push per mail, none repeated: \(ids)")
+        expectCleanLogs([tracker, enricher, pinger])
     }
 
     @Test func theMailServerGoingAwayGivesReconnectsAndNoLostMail() async throws {
@@ -146,7 +150,7 @@ import Testing
         // restarting the dovecot that other tests use meanwhile.
         let proxy = TCPProxy(target: try PingerStack.Server.imaps.port)
         try await proxy.resume()
-        let tracker = try await stack.startTracker(), _ = try await stack.startEnricher(), pinger = try await stack.startPinger()
+        let tracker = try await stack.startTracker(), enricher = try await stack.startEnricher(), pinger = try await stack.startPinger()
         let pushes = try stack.collector(stack.apnsTopic)
         let body: [String: Any] = [
             "device": ["token": token("f"), "type": "ios"],
@@ -169,12 +173,13 @@ import Testing
         try await pushes.drain(idle: .seconds(2))
         #expect(stack.pushes(pushes, registrationId).count == 1)
         await proxy.shutdown()
+        expectCleanLogs([tracker, enricher, pinger])
     }
 
     @Test func twoPingersShareTheMailboxesWithoutLosingOrDoublingOne() async throws {
         let stack = try PingerStack(mailPartitions: 6)
         let users = (46...51).map { String(format: "mail%02d", $0) }
-        let tracker = try await stack.startTracker(), _ = try await stack.startEnricher()
+        let tracker = try await stack.startTracker(), enricher = try await stack.startEnricher()
         let first = try await stack.startPinger("pinger-1")
         let pushes = try stack.collector(stack.apnsTopic)
         var registrations: [String: String] = [:]
@@ -217,9 +222,15 @@ import Testing
             let ids = stack.pushes(pushes, id).compactMap { $0["requestId"] as? String }
             #expect(ids.count == 2 && Set(ids).count == 2, "\(user): \(ids)")
         }
+        expectCleanLogs([tracker, enricher, first, second])
     }
 
     // MARK: Helpers
+
+    /// Nothing logged at error level: bad input and lost connections are warnings at most.
+    func expectCleanLogs(_ processes: [ServiceProcess]) {
+        for process in processes { #expect(process.errorLines().isEmpty, "\(process.name): \(process.errorLines())") }
+    }
 
     func storedRegistrations(_ stack: PingerStack) async throws -> [MongoDocument] {
         let pool = try MongoClientPool(uri: try TestEnvironment.mongoURL(), appName: "pinger-tests")

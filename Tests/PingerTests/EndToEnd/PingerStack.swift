@@ -14,6 +14,7 @@ struct PingerStack {
     var mailStream: String { "test:mail:\(runId)" }
     var mailTopic: String { "test.mail.\(runId)" }
     var apnsTopic: String { "test.push.apns.\(runId)" }
+    var fcmTopic: String { "test.push.fcm.\(runId)" }
     var feedbackTopic: String { "test.push.feedback.\(runId)" }
     var database: String { "pinger_\(runId.replacingOccurrences(of: "-", with: ""))" }
     let keysDir: String
@@ -28,7 +29,7 @@ struct PingerStack {
         try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: keysDir + "/token.secret"))
         try KafkaAdmin.createTopics(
             brokers: try TestEnvironment.kafkaBrokers(),
-            topics: [(mailTopic, mailPartitions), (apnsTopic, 1), (feedbackTopic, 1)], timeoutMs: 10_000)
+            topics: [(mailTopic, mailPartitions), (apnsTopic, 1), (fcmTopic, 1), (feedbackTopic, 1)], timeoutMs: 10_000)
     }
 
     func startTracker() async throws -> ServiceProcess {
@@ -64,7 +65,7 @@ struct PingerStack {
     func startPusher() async throws -> ServiceProcess {
         try await ServiceProcess(executable: "beacon-pusher", name: "pusher-\(runId)", port: FreePort.next(), environment: [
             "BEACON_KAFKA_BROKERS": try TestEnvironment.kafkaBrokers(), "BEACON_KAFKA_APNS_TOPIC": apnsTopic,
-            "BEACON_KAFKA_FCM_TOPIC": apnsTopic, "BEACON_KAFKA_FEEDBACK_TOPIC": feedbackTopic, "BEACON_KAFKA_GROUP": "pusher-\(runId)",
+            "BEACON_KAFKA_FCM_TOPIC": fcmTopic, "BEACON_KAFKA_FEEDBACK_TOPIC": feedbackTopic, "BEACON_KAFKA_GROUP": "pusher-\(runId)",
             "BEACON_KAFKA_SESSION_TIMEOUT_MS": "3000", "BEACON_MONGO_URL": try TestEnvironment.mongoURL(),
             "BEACON_MONGO_DATABASE": database, "BEACON_PUSHER_DRY_RUN": "true",
         ])

@@ -191,7 +191,8 @@ final class MailboxSession: Sendable {
         }
         let endpoint = IMAPEndpoint(host: account.host, address: addresses.first, port: account.port, tls: account.tls)
         let connection = try await IMAPConnection.connect(
-            endpoint, tls: IMAPTLSSettings(extraCAFile: settings.caFile), on: context.group, timeout: settings.connectTimeout)
+            endpoint, tls: IMAPTLSSettings(extraCAFile: settings.caFile), on: context.group, timeout: settings.connectTimeout,
+            commandTimeout: settings.commandTimeout)
         do {
             try await withTaskCancellationHandler {
                 try await session(on: connection, account: account, connected: connected)
@@ -216,6 +217,7 @@ final class MailboxSession: Sendable {
             try await observe(examined, account: account)
             connected()
             set(.idle)
+            logger.info("watching the mailbox with IDLE", metadata: ["account": "\(account)"])
             while !Task.isCancelled {
                 let left = expiresAt.timeIntervalSinceNow
                 guard left > 0 else { return }
@@ -227,6 +229,7 @@ final class MailboxSession: Sendable {
         } else {
             connected()
             set(.polling)
+            logger.info("watching the mailbox by polling (no IDLE)", metadata: ["account": "\(account)"])
             while !Task.isCancelled {
                 try await observe(try await connection.status(account.mailbox), account: account)
                 let left = expiresAt.timeIntervalSinceNow

@@ -79,6 +79,10 @@ struct RegistrationConsumer: KafkaMessageHandler {
             if let stored = try store.find(registration.registrationId) {
                 supervisor.start(stored, loaded: false)
             }
+            logger.info("mail registration", metadata: [
+                "registrationId": "\(registration.registrationId)", "partition": "\(message.partition)",
+                "owned": "\(supervisor.owns(message.partition))",
+            ])
         case .pause(let id, _, let until, _):
             metrics.registration(type: "defer")
             let date = Timestamp.parse(until)

@@ -130,7 +130,7 @@ final class SessionSupervisor: Service, Sendable {
             let store = context.store, id = session.id, logger = self.logger
             Task {
                 do {
-                    try await BlockingWork.run { try store.remove(id) }
+                    _ = try await BlockingWork.run { try store.remove(id) }
                 } catch {
                     logger.warning("could not remove an ended registration", metadata: ["registrationId": "\(id)", "error": "\(error)"])
                 }
