@@ -102,6 +102,8 @@ ssl_cert = <$dir/server.pem
 ssl_key = <$dir/server.key
 ssl_min_protocol = TLSv1.2
 imap_idle_notify_interval = 1 secs
+# A restart drops every session, as a mail server's restart does.
+shutdown_clients = yes
 $capability
 passdb {
   driver = passwd-file
@@ -208,7 +210,11 @@ dovecot_master_pid() { # DIR
 # Stop the running dovecot and wait until its master process is gone.
 dovecot_stop_master() { # DIR
     local dir="$1" pid deadline=$((SECONDS + 10))
+    local children
     pid="$(dovecot_master_pid "$dir")" || return 0
+    # Its imap processes outlive a stopped master here (shutdown_clients
+    # notwithstanding); a real server's restart drops its sessions, so these go too.
+    children="$(pgrep -P "$pid" || true)"
     kill -TERM "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do
         if ((SECONDS >= deadline)); then
@@ -217,6 +223,9 @@ dovecot_stop_master() { # DIR
         fi
         sleep 0.05
     done
+    # shellcheck disable=SC2086 # one pid a word
+    [[ -n "$children" ]] && kill -KILL $children 2>/dev/null
+    return 0
 }
 
 dovecot_command() { # COMMAND DIR

@@ -96,23 +96,30 @@ mapfile -t PORTS < <("${STACK_PROBE[@]}" free-ports 3)
 REDIS_PORT="${PORTS[0]}" KAFKA_PORT="${PORTS[1]}" MONGO_PORT="${PORTS[2]}"
 stack_start_servers "$REDIS_PORT" "$KAFKA_PORT" "$MONGO_PORT" "$OUT/stack/redis"
 "$STACK_PYTHON" "$ROOT/Tests/Fixtures/make_test_geoip.py" "$OUT/geoip-test.mmdb"
-# Two dovecots (scripts/dovecot.sh) sharing one test CA: one with IDLE
-# (plaintext+STARTTLS and implicit TLS), one without IDLE (clients must poll).
+# Three dovecots (scripts/dovecot.sh) sharing one test CA: one with IDLE
+# (plaintext+STARTTLS and implicit TLS), one without IDLE (clients must poll),
+# and one with IDLE that a test restarts (so that the others never drop).
 # shellcheck source=scripts/dovecot.sh
 source "$ROOT/scripts/dovecot.sh"
-mapfile -t IMAP_PORTS < <("${STACK_PROBE[@]}" free-ports 4)
+mapfile -t IMAP_PORTS < <("${STACK_PROBE[@]}" free-ports 6)
 dovecot_start "$OUT/stack/dovecot-idle" dovecot-idle "${IMAP_PORTS[0]}" "${IMAP_PORTS[1]}" yes "$OUT/stack/imap-ca"
 dovecot_start "$OUT/stack/dovecot-noidle" dovecot-noidle "${IMAP_PORTS[2]}" "${IMAP_PORTS[3]}" no "$OUT/stack/imap-ca"
+dovecot_start "$OUT/stack/dovecot-restart" dovecot-restart "${IMAP_PORTS[4]}" "${IMAP_PORTS[5]}" yes "$OUT/stack/imap-ca"
 export BEACON_TEST_IMAP_PORT="${IMAP_PORTS[0]}"
 export BEACON_TEST_IMAPS_PORT="${IMAP_PORTS[1]}"
 export BEACON_TEST_IMAP_NOIDLE_PORT="${IMAP_PORTS[2]}"
 export BEACON_TEST_IMAP_CA_FILE="$OUT/stack/imap-ca/ca.pem"
-export BEACON_TEST_IMAP_DIR="$OUT/stack/dovecot-idle"
+export BEACON_TEST_IMAP_RESTART_PORT="${IMAP_PORTS[4]}"
+export BEACON_TEST_IMAP_RESTART_IMAPS_PORT="${IMAP_PORTS[5]}"
+# The one to restart (scripts/dovecot.sh restart DIR).
+export BEACON_TEST_IMAP_DIR="$OUT/stack/dovecot-restart"
+export BEACON_TEST_PYTHON="$STACK_PYTHON"
 echo "test: servers up:" >&2
 stack_print_servers "$REDIS_PORT" "$KAFKA_PORT" "$MONGO_PORT" >&2
 cat >&2 <<EOF
-  IMAP      127.0.0.1:$BEACON_TEST_IMAP_PORT (STARTTLS), imaps 127.0.0.1:$BEACON_TEST_IMAPS_PORT, with IDLE (dovecot; restart: scripts/dovecot.sh restart $BEACON_TEST_IMAP_DIR)
+  IMAP      127.0.0.1:$BEACON_TEST_IMAP_PORT (STARTTLS), imaps 127.0.0.1:$BEACON_TEST_IMAPS_PORT, with IDLE (dovecot)
   IMAP      127.0.0.1:$BEACON_TEST_IMAP_NOIDLE_PORT (STARTTLS), without IDLE (dovecot); users mail01..mail60, CA $BEACON_TEST_IMAP_CA_FILE
+  IMAP      127.0.0.1:$BEACON_TEST_IMAP_RESTART_PORT (STARTTLS), imaps 127.0.0.1:$BEACON_TEST_IMAP_RESTART_IMAPS_PORT, with IDLE, for restarts (scripts/dovecot.sh restart $BEACON_TEST_IMAP_DIR)
 EOF
 phase_done servers
 

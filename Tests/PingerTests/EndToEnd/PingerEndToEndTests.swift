@@ -176,6 +176,27 @@ import Testing
         expectCleanLogs([tracker, enricher, pinger])
     }
 
+    @Test func aDovecotRestartGivesReconnectsWithBackoffAndNoLostMail() async throws {
+        let stack = try PingerStack()
+        let user = "mail52", password = "pw-mail52"
+        let tracker = try await stack.startTracker(), enricher = try await stack.startEnricher(), pinger = try await stack.startPinger()
+        let pushes = try stack.collector(stack.apnsTopic)
+        let registered = try await stack.register(
+            tracker, user: user, password: password, server: .restartIMAPS, tls: "implicit", token: token("g"))
+        try await Await.condition("the session to IDLE", timeout: .seconds(60)) { try await PingerStack.metric(pinger, Self.idle) == 1 }
+        let reconnectsBefore = try await PingerStack.metric(pinger, "beacon_pinger_reconnects_total")
+
+        // dovecot restarts (every connection drops); a mail arrives as soon as it is back.
+        try await IMAPTestServers.restart()
+        try await TestMailbox.append(user: user, password: password, port: try PingerStack.Server.restartIMAP.port, subject: "after restart")
+        try await pushes.collect(until: "the push of the mail after the restart") { stack.pushes($0, registered.registrationId).count >= 1 }
+        #expect(try await PingerStack.metric(pinger, "beacon_pinger_reconnects_total") > reconnectsBefore)
+        try await Await.condition("the session back in IDLE") { try await PingerStack.metric(pinger, Self.idle) == 1 }
+        try await pushes.drain(idle: .seconds(2))
+        #expect(stack.pushes(pushes, registered.registrationId).count == 1)
+        expectCleanLogs([tracker, enricher, pinger])
+    }
+
     @Test func twoPingersShareTheMailboxesWithoutLosingOrDoublingOne() async throws {
         let stack = try PingerStack(mailPartitions: 6)
         let users = (46...51).map { String(format: "mail%02d", $0) }

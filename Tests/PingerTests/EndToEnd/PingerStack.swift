@@ -74,6 +74,8 @@ struct PingerStack {
     /// The dovecot ports `make test` started (IDLE with implicit TLS or STARTTLS, and one without IDLE).
     enum Server: String {
         case imaps = "BEACON_TEST_IMAPS_PORT", imap = "BEACON_TEST_IMAP_PORT", noIdle = "BEACON_TEST_IMAP_NOIDLE_PORT"
+        /// A dovecot of its own that a test restarts.
+        case restartIMAP = "BEACON_TEST_IMAP_RESTART_PORT", restartIMAPS = "BEACON_TEST_IMAP_RESTART_IMAPS_PORT"
         var port: Int { get throws { Int(try TestEnvironment.value(rawValue))! } }
     }
 

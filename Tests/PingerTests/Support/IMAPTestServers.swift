@@ -17,7 +17,7 @@ enum IMAPTestServers {
     static func noIdlePort() throws -> Int { try port("BEACON_TEST_IMAP_NOIDLE_PORT") }
     /// The test CA that signed both servers' certificates.
     static func caFile() throws -> String { try TestEnvironment.value("BEACON_TEST_IMAP_CA_FILE") }
-    /// The folder of the IDLE server (for restart()).
+    /// The folder of the IDLE server kept for restarts (for restart()).
     static func dir() throws -> String { try TestEnvironment.value("BEACON_TEST_IMAP_DIR") }
 
     static func password(_ user: String) -> String { "pw-\(user)" }
@@ -42,7 +42,7 @@ enum IMAPTestServers {
         return connection
     }
 
-    /// Restarts the IDLE server (every connection to it drops) and returns
+    /// Restarts the restart server (every connection to it drops) and returns
     /// once it greets again: `scripts/dovecot.sh restart DIR`.
     static func restart() async throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
