@@ -60,7 +60,7 @@ import loadtools  # noqa: E402
 import machine  # noqa: E402
 import plot  # noqa: E402
 import resp  # noqa: E402
-from stack import Stack, exit_on_signals, free_ports, metric_sum  # noqa: E402
+from stack import Stack, exit_on_signals, free_ports, metric_sum, parse_prometheus  # noqa: E402
 
 WRITE_KEY = "demo-write-key"
 STREAM = "beacon:events"
@@ -705,10 +705,12 @@ class PushTail(threading.Thread):
         self.stopping = False
 
     def run(self):
+        from confluent_kafka import TIMESTAMP_NOT_AVAILABLE
         while not self.stopping:
             for m in self.consumer.consume(1000, 0.1):
                 if not m.error():
-                    self.messages.append((m.value(), m.timestamp()[1], time.time_ns()))
+                    kind, timestamp_ms = m.timestamp()
+                    self.messages.append((m.value(), None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp_ms, time.time_ns()))
 
     def stop(self):
         self.stopping = True
@@ -739,7 +741,8 @@ def match_pushes(deliveries: list[tuple[str, int, int, int]], pushes: list[tuple
     duplicated_users = set()
     request_ids = set()
     repeated_ids = 0
-    for value, timestamp_ms, consumed_ns in sorted(pushes, key=lambda p: p[1]):
+    without_timestamp = 0
+    for value, timestamp_ms, consumed_ns in sorted(pushes, key=lambda p: p[2]):
         request = json.loads(value)
         data = request.get("data") or {}
         if request.get("rule") != "mail" or data.get("beacon") != "mail":
@@ -758,6 +761,9 @@ def match_pushes(deliveries: list[tuple[str, int, int, int]], pushes: list[tuple
             continue
         index = pending[user].pop(0)
         delivered_ns = deliveries[index][3]
+        if timestamp_ms is None:
+            without_timestamp += 1  # then the consume time stands in for it
+            timestamp_ms = consumed_ns / 1e6
         kafka_ms[index] = timestamp_ms - delivered_ns / 1e6
         consumed_ms[index] = (consumed_ns - delivered_ns) / 1e6
     missing = sum(1 for v in kafka_ms if v == float("inf"))
@@ -767,7 +773,7 @@ def match_pushes(deliveries: list[tuple[str, int, int, int]], pushes: list[tuple
     consumed_ms.sort()
     return {"deliveries": len(deliveries), "pushes": len(pushes), "exactly_one": exactly_one,
             "missing": missing, "duplicates": duplicates, "repeated_request_ids": repeated_ids,
-            "unknown_registrations": foreign, "other_pushes": other_kinds,
+            "unknown_registrations": foreign, "other_pushes": other_kinds, "without_kafka_timestamp": without_timestamp,
             "kafka_p50_ms": percentile(kafka_ms, 0.5), "kafka_p99_ms": percentile(kafka_ms, 0.99),
             "kafka_max_ms": percentile(kafka_ms, 1.0),
             "consumed_p50_ms": percentile(consumed_ms, 0.5), "consumed_p99_ms": percentile(consumed_ms, 0.99)}
@@ -887,6 +893,9 @@ def bench_pinger(stack: Stack, tool: str, work: str, quick: bool, results: dict)
         time.sleep(2)  # the last sessions' examine and watermark writes, before the baseline: not synchronisation
         rss_mib = proc_status_kib(pid, "VmRSS") / 1024
         status_before = imap_status()
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as answer:
+            pinger_states = {k.split('"')[1]: v for k, v in parse_prometheus(answer.read().decode()).items()
+                             if k.startswith("beacon_pinger_sessions{")}
         say(f"pinger: {status_before.get('idling', 0):,} idling, RSS {rss_mib:.1f} MiB; {idle_seconds}s of idle CPU")
         cpu0, t0 = proc_cpu_seconds(pid), time.monotonic()
         time.sleep(idle_seconds)
@@ -898,6 +907,7 @@ def bench_pinger(stack: Stack, tool: str, work: str, quick: bool, results: dict)
             "pinger sessions", status_before.get("idling", 0), "sessions", None, "",
             rss_mib=round(rss_mib, 1), target="≤256 MB", registrations=sessions, connections=status_before.get("connections"),
             logged_in=status_before.get("loggedIn"), failed_logins=status_before.get("failedLogins"),
+            pinger_session_states=pinger_states,
             all_idle_after_s=round(idle_after_s, 1) if idle_after_s is not None else None,
             registrations_produced_s=round(produced_s, 1), idle_progress=progress[::max(1, len(progress) // 30)]))
         results["rows"].append(row(

@@ -127,7 +127,6 @@ final class IMAPLoadSession: ChannelInboundHandler {
             if let size = Int(digits) {
                 literal = (String(text[..<open]), size, "")
                 if !nonSynchronizing { send("+ Ready for literal data") }
-                if size == 0 { receiveLiteral(literal!, "") }
                 return
             }
         }
