@@ -193,9 +193,10 @@ let package = Package(
                     path: "Tests/ConsumersTests"),
         .testTarget(name: "PusherTests", dependencies: ["PusherService", "BeaconTestSupport", hummingbirdTesting], path: "Tests/PusherTests"),
         .testTarget(name: "PingerTests", dependencies: [
-                        "PingerService", "BeaconTestSupport", "BeaconSealing", "BeaconMongo", "BeaconKafka", hummingbirdTesting,
+                        "PingerService", "BeaconTestSupport", "BeaconSealing", "BeaconMongo", "BeaconKafka", "BeaconRedis", hummingbirdTesting,
                         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                         .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                        .product(name: "Crypto", package: "swift-crypto"),
                     ], path: "Tests/PingerTests"),
         .testTarget(name: "LiveViewTests", dependencies: ["LiveViewService", "BeaconTestSupport", hummingbirdTesting], path: "Tests/LiveViewTests"),
         .testTarget(name: "EndToEndTests", dependencies: [

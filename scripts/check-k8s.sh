@@ -115,7 +115,7 @@ sys.exit(1 if failed else 0)
 PY
 
 # The ConfigMaps carry copies of the services' reference configuration.
-for f in tracker enricher consumers pusher liveview; do
+for f in tracker enricher consumers pusher liveview pinger; do
   if ! cmp -s "k8s/base/config/$f.yaml" "services/$f/$f.yaml"; then
     echo "warn k8s/base/config/$f.yaml differs from services/$f/$f.yaml (copy it over if the change belongs in the cluster)"
   fi

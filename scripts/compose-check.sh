@@ -28,8 +28,8 @@ VERSION="${VERSION:-$(git describe --always --dirty 2>/dev/null || echo dev)}"
 TIMEOUT="${COMPOSE_CHECK_TIMEOUT:-180}"
 PROJECT="beacon-compose-check"
 FILES=(-f docker/docker-compose.yml -f docker/compose.local.yml)
-SERVICES=(tracker enricher consumers pusher liveview)
-declare -A PORT=([tracker]=8080 [enricher]=8081 [consumers]=8082 [pusher]=8083 [liveview]=8090)
+SERVICES=(tracker enricher consumers pusher liveview pinger)
+declare -A PORT=([tracker]=8080 [enricher]=8081 [consumers]=8082 [pusher]=8083 [liveview]=8090 [pinger]=8086)
 PYTHON="$ROOT/.deps/venv/bin/python"
 export BEACON_VERSION="$VERSION"
 
@@ -111,6 +111,12 @@ compose down -v >>"$COMPOSE_LOG" 2>&1 || true
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# The mail key pair and stop-token secret (docker/secrets/, not in git). In
+# these containers the services run as uid 10001, so the dev copies are
+# world-readable; a cluster mounts them as Secrets with mode 0400.
+bash "$ROOT/scripts/mail-keys.sh" "$ROOT/docker/secrets"
+chmod 0644 "$ROOT/docker/secrets/"*
 
 start=$SECONDS
 say "up -d (${COMPOSE[*]##*/}, images $VERSION)"

@@ -20,7 +20,7 @@ CONTAINERS_WHO=images
 # shellcheck source=scripts/containers.sh
 source "$ROOT/scripts/containers.sh"
 
-SERVICES=(tracker enricher consumers pusher liveview)
+SERVICES=(tracker enricher consumers pusher liveview pinger)
 LOCAL_PARTS=(redis kafka mongo)
 VERSION="${VERSION:-$(git describe --always --dirty 2>/dev/null || echo dev)}"
 STATIC_STDLIB="${STATIC_STDLIB:-}"

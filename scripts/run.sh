@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: install what is missing, build, start Redis, Kafka (Tansu) and
-# MongoDB (SecantusDB), create the topics, start tracker, enricher,
-# consumers, pusher and liveview, print the URLs and stay in the foreground.
+# MongoDB (SecantusDB) and a dovecot IMAP server (a mailbox to watch), create
+# the topics and the mail key pair, start tracker, enricher, consumers,
+# pusher, liveview and pinger, print the URLs and stay in the foreground.
 # Ctrl-C or SIGTERM stops everything it started, and it exits 0 when every
 # service stopped cleanly. Every part starts empty: Redis (its data in
 # .run/redis is removed first), the broker and MongoDB (both in memory), so a
@@ -10,7 +11,9 @@
 # Settings (environment or make variables):
 #   TRACKER_PORT=8080 ENRICHER_PORT=8081 CONSUMERS_PORT=8082 PUSHER_PORT=8083
 #   TRACKER_UDP_PORT=8125 (the tracker's UDP intake; 0: off)
-#   LIVEVIEW_PORT=8090 REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017
+#   LIVEVIEW_PORT=8090 PINGER_PORT=8086 REDIS_PORT=6379 KAFKA_PORT=9092 MONGO_PORT=27017
+#   IMAP_PORT=1143 IMAPS_PORT=1993 (the local dovecot: STARTTLS and implicit
+#     TLS; users mail01..mail60, password pw-<user>)
 #   RULES_FILE=services/consumers/rules.demo.yaml (the consumers' rules;
 #     relative to the repository)
 #   PUSHER_DRY_RUN=true|false (false sends to APNs/FCM with the credentials in
@@ -30,6 +33,9 @@ ENRICHER_PORT="${ENRICHER_PORT:-8081}"
 CONSUMERS_PORT="${CONSUMERS_PORT:-8082}"
 PUSHER_PORT="${PUSHER_PORT:-8083}"
 LIVEVIEW_PORT="${LIVEVIEW_PORT:-8090}"
+PINGER_PORT="${PINGER_PORT:-8086}"
+IMAP_PORT="${IMAP_PORT:-1143}"
+IMAPS_PORT="${IMAPS_PORT:-1993}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 MONGO_PORT="${MONGO_PORT:-27017}"
@@ -83,13 +89,16 @@ stack_check_port "$ENRICHER_PORT" ENRICHER_PORT
 stack_check_port "$CONSUMERS_PORT" CONSUMERS_PORT
 stack_check_port "$PUSHER_PORT" PUSHER_PORT
 stack_check_port "$LIVEVIEW_PORT" LIVEVIEW_PORT
+stack_check_port "$PINGER_PORT" PINGER_PORT
+stack_check_port "$IMAP_PORT" IMAP_PORT
+stack_check_port "$IMAPS_PORT" IMAPS_PORT
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     echo "run: swift build -c $CONFIG" >&2
     stack_fg swift build -c "$CONFIG"
 fi
 BIN_DIR="$(swift build -c "$CONFIG" --show-bin-path)"
-SERVICES=(tracker enricher consumers pusher liveview)
+SERVICES=(tracker enricher consumers pusher liveview pinger)
 for name in "${SERVICES[@]}"; do
     [[ -x "$BIN_DIR/beacon-$name" ]] || { echo "run: $BIN_DIR/beacon-$name is missing (did the build succeed?)" >&2; exit 1; }
 done
@@ -100,6 +109,15 @@ stack_check_rdkafka "${SERVICES[@]/#/$BIN_DIR/beacon-}"
 STACK_REDIS_DIR="$RUN_DIR/redis"
 rm -rf "$STACK_REDIS_DIR"
 stack_start_servers "$REDIS_PORT" "$KAFKA_PORT" "$MONGO_PORT" "$STACK_REDIS_DIR"
+# A mail server to register a mailbox on (fresh mailboxes each run), and the
+# pinger's key pair: the private key for the pinger only, the public key and
+# the stop-token secret for the tracker.
+# shellcheck source=scripts/dovecot.sh
+source "$ROOT/scripts/dovecot.sh"
+rm -rf "$RUN_DIR/dovecot/mail"
+dovecot_start "$RUN_DIR/dovecot" dovecot "$IMAP_PORT" "$IMAPS_PORT" yes
+MAIL_KEYS="$RUN_DIR/mail-keys"
+bash "$ROOT/scripts/mail-keys.sh" "$MAIL_KEYS"
 
 # start_service NAME PORT ENV...: run the service with its config, its port
 # and the wheel's librdkafka.
@@ -114,7 +132,10 @@ start_service() {
 
 start_service tracker "$TRACKER_PORT" \
     BEACON_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
-    BEACON_TRACKER_UDP_PORT="$TRACKER_UDP_PORT"
+    BEACON_TRACKER_UDP_PORT="$TRACKER_UDP_PORT" \
+    BEACON_MAIL_PUBLIC_KEY_FILE="$MAIL_KEYS/pinger.pub" \
+    BEACON_MAIL_TOKEN_SECRET_FILE="$MAIL_KEYS/mail-token.secret" \
+    BEACON_MAIL_ALLOW_PLAINTEXT=true
 start_service enricher "$ENRICHER_PORT" \
     BEACON_REDIS_URLS="redis://127.0.0.1:$REDIS_PORT" \
     BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
@@ -131,6 +152,15 @@ start_service pusher "$PUSHER_PORT" \
 start_service liveview "$LIVEVIEW_PORT" \
     BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
     BEACON_LIVEVIEW_TOKEN="$LIVEVIEW_TOKEN"
+# The local dovecot is on 127.0.0.1 with a test CA: the switches a private
+# deployment would set, never a public one.
+start_service pinger "$PINGER_PORT" \
+    BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
+    BEACON_MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT" \
+    BEACON_PINGER_PRIVATE_KEY_FILES="$MAIL_KEYS/pinger.key" \
+    BEACON_PINGER_ALLOW_PRIVATE_HOSTS=true \
+    BEACON_PINGER_ALLOW_PLAINTEXT=true \
+    BEACON_PINGER_CA_FILE="$RUN_DIR/dovecot/ca.pem"
 
 # Ready, not only up (/readyz, not /healthz): the consumer groups have their
 # partitions, so events sent right after the banner are handled at once, not
@@ -140,6 +170,7 @@ stack_wait enricher http "http://127.0.0.1:$ENRICHER_PORT/readyz" "$SERVICE_STAR
 stack_wait consumers http "http://127.0.0.1:$CONSUMERS_PORT/readyz" "$SERVICE_START_TIMEOUT"
 stack_wait pusher http "http://127.0.0.1:$PUSHER_PORT/readyz" "$SERVICE_START_TIMEOUT"
 stack_wait liveview http "http://127.0.0.1:$LIVEVIEW_PORT/readyz" "$SERVICE_START_TIMEOUT"
+stack_wait pinger http "http://127.0.0.1:$PINGER_PORT/readyz" "$SERVICE_START_TIMEOUT"
 
 if [[ "$PUSHER_DRY_RUN" == true ]]; then
     PUSHER_MODE="dry run: outcomes on beacon.push.feedback, nothing sent"
@@ -162,6 +193,8 @@ $( ((TRACKER_UDP_PORT == 0)) || echo "  Tracker   udp://127.0.0.1:$TRACKER_UDP_P
   Consumers http://127.0.0.1:$CONSUMERS_PORT/stats?app=demo  (/metrics; rules: $RULES_FILE)
   Pusher    http://127.0.0.1:$PUSHER_PORT/metrics  ($PUSHER_MODE)
   Live view http://127.0.0.1:$LIVEVIEW_PORT/?token=$LIVEVIEW_TOKEN
+  Pinger    http://127.0.0.1:$PINGER_PORT/metrics  (public key: http://127.0.0.1:$TRACKER_PORT/v1/mail/key)
+  IMAP      127.0.0.1:$IMAPS_PORT (imaps), 127.0.0.1:$IMAP_PORT (STARTTLS)  (dovecot; users mail01..mail60, password pw-<user>)
 $(stack_print_servers "$REDIS_PORT" "$KAFKA_PORT" "$MONGO_PORT")
 
 Register a push device for u1:
@@ -171,7 +204,12 @@ $SEND_HINT
 
 $( ((TRACKER_UDP_PORT == 0)) || printf 'Or over UDP:\n  %s\n' "echo '{\"writeKey\":\"demo-write-key\",\"type\":\"track\",\"event\":\"Ping\",\"userId\":\"u1\"}' | nc -u -w0 127.0.0.1 $TRACKER_UDP_PORT")
 
-Logs: .run/{tracker,enricher,consumers,pusher,liveview,redis,kafka,mongo}.log
+Watch a mailbox (the pinger pushes when mail arrives; see beacon.push.apns in the live view):
+  curl -u demo-write-key: -H 'Content-Type: application/json' -d '{"device":{"token":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","type":"ios"},"account":{"host":"127.0.0.1","port":$IMAPS_PORT,"tls":"implicit","username":"mail01","password":"pw-mail01"}}' http://127.0.0.1:$TRACKER_PORT/v1/mail/register
+Deliver a mail to it:
+  .deps/venv/bin/python -c 'import imaplib; m = imaplib.IMAP4("127.0.0.1", $IMAP_PORT); m.login("mail01", "pw-mail01"); m.append("INBOX", None, None, b"Subject: hi\r\n\r\nhello\r\n")'
+
+Logs: .run/{tracker,enricher,consumers,pusher,liveview,pinger,redis,kafka,mongo}.log, .run/dovecot/dovecot.log
 
 EOF
 
