@@ -767,6 +767,7 @@ def match_pushes(deliveries: list[tuple[str, int, int, int]], pushes: list[tuple
         kafka_ms[index] = timestamp_ms - delivered_ns / 1e6
         consumed_ms[index] = (consumed_ns - delivered_ns) / 1e6
     missing = sum(1 for v in kafka_ms if v == float("inf"))
+    arrived = sorted(v for v in kafka_ms if v != float("inf"))
     exactly_one = sum(1 for i, (user, _, _, _) in enumerate(deliveries)
                       if kafka_ms[i] != float("inf") and user not in duplicated_users)
     kafka_ms.sort()
@@ -774,8 +775,9 @@ def match_pushes(deliveries: list[tuple[str, int, int, int]], pushes: list[tuple
     return {"deliveries": len(deliveries), "pushes": len(pushes), "exactly_one": exactly_one,
             "missing": missing, "duplicates": duplicates, "repeated_request_ids": repeated_ids,
             "unknown_registrations": foreign, "other_pushes": other_kinds, "without_kafka_timestamp": without_timestamp,
-            "kafka_p50_ms": percentile(kafka_ms, 0.5), "kafka_p99_ms": percentile(kafka_ms, 0.99),
-            "kafka_max_ms": percentile(kafka_ms, 1.0),
+            "push_p50_ms": percentile(kafka_ms, 0.5), "push_p99_ms": percentile(kafka_ms, 0.99),
+            "push_max_ms": percentile(kafka_ms, 1.0),
+            "arrived_p50_ms": percentile(arrived, 0.5), "arrived_p99_ms": percentile(arrived, 0.99),
             "consumed_p50_ms": percentile(consumed_ms, 0.5), "consumed_p99_ms": percentile(consumed_ms, 0.99)}
 
 
@@ -841,18 +843,21 @@ def bench_pinger(stack: Stack, tool: str, work: str, quick: bool, results: dict)
                     "BEACON_PINGER_PRIVATE_KEY_FILES": key_file, "BEACON_PINGER_ALLOW_PLAINTEXT": "true",
                     "BEACON_PINGER_ALLOW_PRIVATE_HOSTS": "true", "BEACON_LOG_LEVEL": "warning"})
         say(f"pinger: starting, then {sessions:,} registrations")
-        pinger = subprocess.Popen([os.path.join(stack.bin_dir, "beacon-pinger"), "--log-level", "warning"],
+        pinger = subprocess.Popen([os.path.join(stack.bin_dir, "beacon-pinger"), "--config",
+                                   os.path.join(ROOT, "services/pinger/pinger.yaml"), "--log-level", "warning"],
                                   stdin=subprocess.DEVNULL, stdout=pinger_log, stderr=subprocess.STDOUT, env=env,
                                   cwd=ROOT, start_new_session=True)
 
-        def healthy():
+        # Ready, not only up: its groups have their partitions and MongoDB
+        # answers, so the registrations are taken at once.
+        def ready():
             pinger_alive()
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=2) as answer:
+                with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/readyz", timeout=2) as answer:
                     return answer.status == 200
             except OSError:
                 return False
-        wait_for("the pinger's /healthz", healthy, 60, 0.1)
+        wait_for("the pinger's /readyz", ready, 90, 0.1)
 
         now = datetime.datetime.now(datetime.timezone.utc)
         expires_at = (now + datetime.timedelta(hours=1)).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -886,6 +891,7 @@ def bench_pinger(stack: Stack, tool: str, work: str, quick: bool, results: dict)
             wait_for(f"{sessions:,} sessions idling in imap-load", all_idling, 120 if quick else 180, 0.5)
             idle_after_s = time.monotonic() - registered_at
         except RuntimeError as e:
+            pinger_alive()  # a dead pinger ends the section; too few sessions do not
             # Measured all the same: the rows then say how many there were.
             say(f"pinger: {e}; got {imap_status().get('idling', 0):,}")
             idle_after_s = None
@@ -943,7 +949,9 @@ def bench_pinger(stack: Stack, tool: str, work: str, quick: bool, results: dict)
             deliveries = [(u, int(v), int(n), int(t)) for u, v, n, t in (line.split() for line in f if line.strip())]
         m = match_pushes(deliveries, tail.messages, user_of)
         results["rows"].append(row(
-            "pinger new mail → push p99", m["kafka_p99_ms"] if m["kafka_p99_ms"] is not None else float("nan"), "ms", None, "",
+            # Beyond 1 % missing the p99 is undefined: then the value is that of the pushes that came (see missing).
+            "pinger new mail → push p99", next((v for v in (m["push_p99_ms"], m["arrived_p99_ms"]) if v is not None), 0.0),
+            "ms", None, "",
             rate=PINGER_MAIL_RATE, seconds=mail_seconds,
             measured_by="Kafka message timestamp (CreateTime, set by the pinger's librdkafka) minus imap-load's delivery time "
                         "(both CLOCK_REALTIME, one machine); a missing push counts as infinitely late",
@@ -995,7 +1003,7 @@ def verdicts(results: dict) -> dict:
             (r["sessions_idling"] or 0) >= TARGETS["pinger_sessions"] and r["cpu_percent"] < TARGETS["pinger_idle_cpu_percent"])
     if r := rows.get("pinger new mail → push p99"):
         out["pinger new mail to push on Kafka p99 under 1 s at 100 mails/s"] = (
-            r["kafka_p99_ms"] is not None and r["kafka_p99_ms"] < TARGETS["pinger_push_p99_ms"])
+            r["push_p99_ms"] is not None and r["push_p99_ms"] < TARGETS["pinger_push_p99_ms"])
     return out
 
 
@@ -1030,10 +1038,12 @@ def print_table(results: dict):
             notes.append(f"{fmt(r['cpu_percent'], 2)} % of a core over {fmt(r['seconds'])} s, "
                          f"{fmt(r['sessions_idling'])} sessions idling (target {r['target']})")
         if r["row"] == "pinger new mail → push p99":
-            notes.append(f"{r['rate']}/s for {r['seconds']} s, Kafka timestamp p50/p99/max {fmt(r['kafka_p50_ms'])}/"
-                         f"{fmt(r['kafka_p99_ms'])}/{fmt(r['kafka_max_ms'])} ms (consumed p99 {fmt(r['consumed_p99_ms'])} ms); "
+            notes.append(f"{r['rate']}/s for {r['seconds']} s, Kafka timestamp p50/p99/max {fmt(r['push_p50_ms'])}/"
+                         f"{fmt(r['push_p99_ms'])}/{fmt(r['push_max_ms'])} ms (consumed p99 {fmt(r['consumed_p99_ms'])} ms); "
                          f"{r['exactly_one']:,} of {r['deliveries']:,} deliveries got exactly one push, "
-                         f"{r['missing']:,} missing, {r['duplicates']:,} duplicates")
+                         f"{r['missing']:,} missing, {r['duplicates']:,} duplicates"
+                         + ("" if r["push_p99_ms"] is not None or not r["deliveries"] else
+                            f"; p99 undefined (missing > 1 %), of those that came {fmt(r['arrived_p99_ms'])} ms"))
         if "dry_run_per_second" in r:
             notes.append(f"dry run (no APNs) {fmt(r['dry_run_per_second'], 0)}/s")
         measured = f"{fmt(r['value'], 0)} {r['unit'].split('/')[0][:5]}/s" if "/s" in r["unit"] else fmt(r["value"])
