@@ -25,6 +25,11 @@ Rows (see the README's Performance section for what each means):
                            connections (each sent one good request, got its
                            200 and stays open) minus its RSS with none, per
                            connection (target: at most 8 KB)
+  pinger                   one beacon-pinger with 10,000 mailbox registrations
+                           against beacon-bench imap-load (an IDLE stand-in):
+                           sessions idling and RSS, CPU over 30 s of idleness,
+                           then new mail at 100/s for 30 s -> push request on
+                           beacon.push.apns (p50/p99, exactly one push each)
   memory                   peak RSS (VmHWM) of each service
 
 Writes bench/results/latest.json and bench/results/latest.png and prints a table.
@@ -36,12 +41,15 @@ import argparse
 import base64
 import datetime
 import json
+import math
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -52,7 +60,7 @@ import loadtools  # noqa: E402
 import machine  # noqa: E402
 import plot  # noqa: E402
 import resp  # noqa: E402
-from stack import Stack, exit_on_signals, free_ports, metric_sum  # noqa: E402
+from stack import Stack, exit_on_signals, free_ports, metric_sum, parse_prometheus  # noqa: E402
 
 WRITE_KEY = "demo-write-key"
 STREAM = "beacon:events"
@@ -65,8 +73,14 @@ TARGETS = {
     "pusher_per_second": 10_000,
     "tracker_rss_mib": 64,
     "idle_connection_bytes": 8 * 1024,
+    "pinger_sessions": 10_000,
+    "pinger_rss_mib": 256,
+    "pinger_idle_cpu_percent": 2,
+    "pinger_push_p99_ms": 1000,
 }
 IDLE_CONNECTIONS = 10_000
+PINGER_SESSIONS = 10_000
+PINGER_MAIL_RATE = 100
 
 
 def say(*parts):
@@ -599,6 +613,367 @@ def bench_pusher(stack: Stack, tool: str, work: str, count: int, results: dict):
                 standin.kill()
 
 
+# ---- pinger ---------------------------------------------------------------------------
+
+
+MAIL_APP = "bench"
+MAIL_INFO = b"beacon mail credentials v1"
+
+
+def pinger_keys(folder: str) -> tuple[str, bytes]:
+    """A P-256 key pair as an operator makes one: the private PEM file (for
+    the pinger) and the public key's uncompressed point (to seal to)."""
+    from cryptography.hazmat.primitives import serialization
+    os.makedirs(folder, exist_ok=True)
+    private, public = os.path.join(folder, "pinger-key.pem"), os.path.join(folder, "pinger-key.pub.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", private],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", private, "-pubout", "-out", public], check=True, capture_output=True)
+    with open(public, "rb") as f:
+        key = serialization.load_pem_public_key(f.read())
+    return private, key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+
+
+class MailSealer:
+    """MailSealingPublicKey.seal (shared/Sources/BeaconSealing/MailSealing.swift)
+    in Python: HPKE base mode, DHKEM(P-256, HKDF-SHA256), HKDF-SHA256,
+    AES-256-GCM, the app's name as associated data;
+    v1.<keyId>.<b64url(enc)>.<b64url(ct)>, keyId the first 8 bytes of the
+    SHA-256 of the uncompressed point, in hex."""
+
+    def __init__(self, point: bytes):
+        import hashlib
+        from pyhpke import AEADId, CipherSuite, KDFId, KEMId
+        self.suite = CipherSuite.new(KEMId.DHKEM_P256_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.AES256_GCM)
+        self.key = self.suite.kem.deserialize_public_key(point)
+        self.key_id = hashlib.sha256(point).digest()[:8].hex()
+
+    def seal(self, plaintext: bytes, app: str) -> str:
+        enc, context = self.suite.create_sender_context(self.key, info=MAIL_INFO)
+        ciphertext = context.seal(plaintext, aad=app.encode())
+
+        def b64url(b):
+            return base64.urlsafe_b64encode(b).decode().rstrip("=")
+        return f"v1.{self.key_id}.{b64url(enc)}.{b64url(ciphertext)}"
+
+
+def mail_registration(i: int, sealer: MailSealer, imap_port: int, expires_at: str, received_at: str) -> tuple[str, str, dict]:
+    """User u<i> (password pw-u<i>, as imap-load wants), and the register
+    message exactly as MailRegistration.json writes it."""
+    import hashlib
+    username = f"u{i:05d}"
+    account = {"host": "127.0.0.1", "port": imap_port, "tls": "none", "username": username,
+               "password": f"pw-{username}", "mailbox": "INBOX"}
+    registration_id = f"bench-mail-{username}"
+    message = {"type": "register", "registrationId": registration_id, "app": MAIL_APP,
+               "device": {"token": hashlib.sha256(f"bench-mail-token-{i}".encode()).hexdigest(), "type": "ios"},
+               "account": {"sealed": sealer.seal(json.dumps(account, separators=(",", ":")).encode(), MAIL_APP)},
+               "notification": {"silent": False, "count": False, "alert": "New mail"},
+               "expiresAt": expires_at, "receivedAt": received_at}
+    return registration_id, username, message
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_status_kib(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} for pid {pid}")
+
+
+class PushTail(threading.Thread):
+    """Reads a topic from its current end (the high watermarks, fixed before
+    anything is delivered) and keeps (value, Kafka timestamp ms, consumed at ns)."""
+
+    def __init__(self, brokers: str, topic: str):
+        super().__init__(name="push-tail", daemon=True)
+        from confluent_kafka import Consumer, TopicPartition
+        self.consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"bench-pinger-tail-{os.getpid()}",
+                                  "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+        partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        start = [TopicPartition(topic, p, self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1])
+                 for p in partitions]
+        self.consumer.assign(start)
+        self.messages: list[tuple[bytes, int, int]] = []
+        self.stopping = False
+
+    def run(self):
+        from confluent_kafka import TIMESTAMP_NOT_AVAILABLE
+        while not self.stopping:
+            for m in self.consumer.consume(1000, 0.1):
+                if not m.error():
+                    kind, timestamp_ms = m.timestamp()
+                    self.messages.append((m.value(), None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp_ms, time.time_ns()))
+
+    def stop(self):
+        self.stopping = True
+        self.join(10)
+        self.consumer.close()
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """Nearest rank; None when that rank is a missing one (inf)."""
+    if not sorted_values:
+        return None
+    value = sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))]
+    return None if value == float("inf") else round(value, 1)
+
+
+def match_pushes(deliveries: list[tuple[str, int, int, int]], pushes: list[tuple[bytes, int, int]],
+                 user_of: dict[str, str]) -> dict:
+    """Each new-mail push to the earliest delivery of its mailbox not yet
+    pushed; a push with nothing left to match is a duplicate, a delivery with
+    no push is missing. Latencies from the delivery to the push's Kafka
+    timestamp, and to when this harness consumed it."""
+    pending: dict[str, list[int]] = {}
+    for index, (user, _, _, _) in enumerate(deliveries):
+        pending.setdefault(user, []).append(index)
+    kafka_ms: list[float] = [float("inf")] * len(deliveries)
+    consumed_ms: list[float] = [float("inf")] * len(deliveries)
+    duplicates = foreign = other_kinds = 0
+    duplicated_users = set()
+    request_ids = set()
+    repeated_ids = 0
+    without_timestamp = 0
+    for value, timestamp_ms, consumed_ns in sorted(pushes, key=lambda p: p[2]):
+        request = json.loads(value)
+        data = request.get("data") or {}
+        if request.get("rule") != "mail" or data.get("beacon") != "mail":
+            other_kinds += 1  # e.g. mail.reregister after a refused login
+            continue
+        if request.get("requestId") in request_ids:
+            repeated_ids += 1
+        request_ids.add(request.get("requestId"))
+        user = user_of.get(data.get("registrationId"))
+        if user is None:
+            foreign += 1
+            continue
+        if not pending.get(user):
+            duplicates += 1
+            duplicated_users.add(user)
+            continue
+        index = pending[user].pop(0)
+        delivered_ns = deliveries[index][3]
+        if timestamp_ms is None:
+            without_timestamp += 1  # then the consume time stands in for it
+            timestamp_ms = consumed_ns / 1e6
+        kafka_ms[index] = timestamp_ms - delivered_ns / 1e6
+        consumed_ms[index] = (consumed_ns - delivered_ns) / 1e6
+    missing = sum(1 for v in kafka_ms if v == float("inf"))
+    arrived = sorted(v for v in kafka_ms if v != float("inf"))
+    exactly_one = sum(1 for i, (user, _, _, _) in enumerate(deliveries)
+                      if kafka_ms[i] != float("inf") and user not in duplicated_users)
+    kafka_ms.sort()
+    consumed_ms.sort()
+    return {"deliveries": len(deliveries), "pushes": len(pushes), "exactly_one": exactly_one,
+            "missing": missing, "duplicates": duplicates, "repeated_request_ids": repeated_ids,
+            "unknown_registrations": foreign, "other_pushes": other_kinds, "without_kafka_timestamp": without_timestamp,
+            "push_p50_ms": percentile(kafka_ms, 0.5), "push_p99_ms": percentile(kafka_ms, 0.99),
+            "push_max_ms": percentile(kafka_ms, 1.0),
+            "arrived_p50_ms": percentile(arrived, 0.5), "arrived_p99_ms": percentile(arrived, 0.99),
+            "consumed_p50_ms": percentile(consumed_ms, 0.5), "consumed_p99_ms": percentile(consumed_ms, 0.99)}
+
+
+def bench_pinger(stack: Stack, tool: str, work: str, quick: bool, results: dict):
+    """One pinger with PINGER_SESSIONS registrations against imap-load: the
+    sessions it holds idling and its RSS, its CPU while they idle, then new
+    mail at PINGER_MAIL_RATE/s and the time from each delivery to its push
+    request on beacon.push.apns."""
+    from confluent_kafka import Producer
+    sessions = 1_000 if quick else PINGER_SESSIONS
+    idle_seconds = 10 if quick else 30
+    mail_seconds = 10 if quick else 30
+    folder = os.path.join(work, "pinger")
+    os.makedirs(folder, exist_ok=True)
+    # Both processes inherit it: a descriptor per session on each side.
+    fd_limit = connections.raise_fd_limit(sessions + 4_096)
+    if fd_limit < sessions + 512:
+        raise RuntimeError(f"RLIMIT_NOFILE {fd_limit} is too low for {sessions} sessions")
+    key_file, point = pinger_keys(folder)
+    sealer = MailSealer(point)
+
+    status_file, deliveries_file = os.path.join(folder, "imap-load.status"), os.path.join(folder, "deliveries.txt")
+    for f in (status_file, deliveries_file):
+        if os.path.exists(f):
+            os.remove(f)
+    imap_log = open(os.path.join(folder, "imap-load.log"), "w")
+    pinger_log = open(os.path.join(folder, "pinger.log"), "w")
+    imap = subprocess.Popen([tool, "imap-load", "--status", status_file, "--deliveries", deliveries_file,
+                             "--rate", str(PINGER_MAIL_RATE)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=imap_log, text=True,
+                            env=tool_env(), start_new_session=True)
+    pinger = None
+    tail = None
+
+    def imap_status() -> dict:
+        if imap.poll() is not None:
+            raise RuntimeError(f"imap-load exited ({imap.returncode}); see {folder}/imap-load.log")
+        try:
+            with open(status_file) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
+
+    def pinger_alive():
+        if pinger.poll() is not None:
+            raise RuntimeError(f"the pinger exited ({pinger.returncode}); see {folder}/pinger.log:\n"
+                               + open(os.path.join(folder, "pinger.log")).read()[-3000:])
+        return True
+
+    try:
+        imap_port = wait_for("imap-load", lambda: imap_status().get("port"), 60)
+        r = subprocess.run([os.path.join(ROOT, ".deps/bin/tansu"), "topic", "create", "--broker",
+                            f"tcp://{stack.kafka_brokers}", "--partitions", "6", "beacon.mail.registrations"],
+                           capture_output=True, text=True)
+        if r.returncode != 0 and "already exists" not in r.stdout + r.stderr:
+            raise RuntimeError(f"creating beacon.mail.registrations failed: {(r.stdout + r.stderr).strip()}")
+
+        http_port = free_ports(1)[0]
+        env = {k: v for k, v in tool_env().items() if not k.startswith("BEACON_")}
+        env.update({"BEACON_HTTP_PORT": str(http_port), "BEACON_HTTP_HOST": "127.0.0.1",
+                    "BEACON_KAFKA_BROKERS": stack.kafka_brokers, "BEACON_MONGO_URL": stack.mongo_url,
+                    "BEACON_KAFKA_GROUP": f"bench-pinger-{os.getpid()}", "BEACON_KAFKA_SESSION_TIMEOUT_MS": "6000",
+                    "BEACON_PINGER_PRIVATE_KEY_FILES": key_file, "BEACON_PINGER_ALLOW_PLAINTEXT": "true",
+                    "BEACON_PINGER_ALLOW_PRIVATE_HOSTS": "true", "BEACON_LOG_LEVEL": "warning"})
+        say(f"pinger: starting, then {sessions:,} registrations")
+        pinger = subprocess.Popen([os.path.join(stack.bin_dir, "beacon-pinger"), "--config",
+                                   os.path.join(ROOT, "services/pinger/pinger.yaml"), "--log-level", "warning"],
+                                  stdin=subprocess.DEVNULL, stdout=pinger_log, stderr=subprocess.STDOUT, env=env,
+                                  cwd=ROOT, start_new_session=True)
+
+        # Ready, not only up: its groups have their partitions and MongoDB
+        # answers, so the registrations are taken at once.
+        def ready():
+            pinger_alive()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/readyz", timeout=2) as answer:
+                    return answer.status == 200
+            except OSError:
+                return False
+        wait_for("the pinger's /readyz", ready, 90, 0.1)
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        expires_at = (now + datetime.timedelta(hours=1)).isoformat(timespec="seconds").replace("+00:00", "Z")
+        received_at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        user_of = {}
+        producer = Producer({"bootstrap.servers": stack.kafka_brokers, "linger.ms": 20})
+        registered_at = time.monotonic()
+        for i in range(1, sessions + 1):
+            registration_id, username, message = mail_registration(i, sealer, imap_port, expires_at, received_at)
+            user_of[registration_id] = username
+            while True:
+                try:
+                    producer.produce("beacon.mail.registrations", key=registration_id,
+                                     value=json.dumps(message, separators=(",", ":")))
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        if producer.flush(60) != 0:
+            raise RuntimeError("could not produce the mail registrations")
+        produced_s = time.monotonic() - registered_at
+        say(f"pinger: {sessions:,} registrations on Kafka after {produced_s:.1f}s; waiting for them to idle")
+
+        progress = []
+
+        def all_idling():
+            pinger_alive()
+            s = imap_status()
+            progress.append((round(time.monotonic() - registered_at, 1), s.get("idling", 0)))
+            return s.get("idling", 0) >= sessions
+        try:
+            wait_for(f"{sessions:,} sessions idling in imap-load", all_idling, 120 if quick else 180, 0.5)
+            idle_after_s = time.monotonic() - registered_at
+        except RuntimeError as e:
+            pinger_alive()  # a dead pinger ends the section; too few sessions do not
+            # Measured all the same: the rows then say how many there were.
+            say(f"pinger: {e}; got {imap_status().get('idling', 0):,}")
+            idle_after_s = None
+        pid = pinger.pid
+        time.sleep(2)  # the last sessions' examine and watermark writes, before the baseline: not synchronisation
+        rss_mib = proc_status_kib(pid, "VmRSS") / 1024
+        status_before = imap_status()
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as answer:
+            pinger_states = {k.split('"')[1]: v for k, v in parse_prometheus(answer.read().decode()).items()
+                             if k.startswith("beacon_pinger_sessions{")}
+        say(f"pinger: {status_before.get('idling', 0):,} idling, RSS {rss_mib:.1f} MiB; {idle_seconds}s of idle CPU")
+        cpu0, t0 = proc_cpu_seconds(pid), time.monotonic()
+        time.sleep(idle_seconds)
+        cpu1, t1 = proc_cpu_seconds(pid), time.monotonic()
+        pinger_alive()
+        idle_cpu_percent = (cpu1 - cpu0) / (t1 - t0) * 100
+        status_idle = imap_status()
+        results["rows"].append(row(
+            "pinger sessions", status_before.get("idling", 0), "sessions", None, "",
+            rss_mib=round(rss_mib, 1), target="≤256 MB", registrations=sessions, connections=status_before.get("connections"),
+            logged_in=status_before.get("loggedIn"), failed_logins=status_before.get("failedLogins"),
+            pinger_session_states=pinger_states,
+            all_idle_after_s=round(idle_after_s, 1) if idle_after_s is not None else None,
+            registrations_produced_s=round(produced_s, 1), idle_progress=progress[::max(1, len(progress) // 30)]))
+        results["rows"].append(row(
+            "pinger idle CPU", idle_cpu_percent, "% of a core", None, "", cpu_percent=round(idle_cpu_percent, 3),
+            seconds=round(t1 - t0, 1), sessions_idling=status_idle.get("idling"), target="<2 %"))
+
+        tail = PushTail(stack.kafka_brokers, "beacon.push.apns")
+        tail.start()
+        say(f"pinger: new mail at {PINGER_MAIL_RATE}/s for {mail_seconds}s")
+        imap.stdin.write(f"deliver {PINGER_MAIL_RATE} {mail_seconds}\n")
+        imap.stdin.flush()
+        time.sleep(mail_seconds)
+        wait_for("imap-load to finish delivering", lambda: imap_status().get("delivering") is False, 30, 0.2)
+        delivered = imap_status().get("delivered", 0)
+
+        # Until every delivery has its push, or none came for 5 s.
+        last = (len(tail.messages), time.monotonic())
+
+        def settled():
+            nonlocal last
+            pinger_alive()
+            n = len(tail.messages)
+            if n != last[0]:
+                last = (n, time.monotonic())
+            return n >= delivered or time.monotonic() - last[1] > 5
+        wait_for("the pushes of every delivery", settled, 120, 0.2)
+        time.sleep(1)  # duplicates right behind the last push: not synchronisation
+        tail.stop()
+        imap.stdin.write("flush\n")
+        imap.stdin.flush()
+        time.sleep(0.5)
+        with open(deliveries_file) as f:
+            deliveries = [(u, int(v), int(n), int(t)) for u, v, n, t in (line.split() for line in f if line.strip())]
+        m = match_pushes(deliveries, tail.messages, user_of)
+        results["rows"].append(row(
+            # Beyond 1 % missing the p99 is undefined: then the value is that of the pushes that came (see missing).
+            "pinger new mail → push p99", next((v for v in (m["push_p99_ms"], m["arrived_p99_ms"]) if v is not None), 0.0),
+            "ms", None, "",
+            rate=PINGER_MAIL_RATE, seconds=mail_seconds,
+            measured_by="Kafka message timestamp (CreateTime, set by the pinger's librdkafka) minus imap-load's delivery time "
+                        "(both CLOCK_REALTIME, one machine); a missing push counts as infinitely late",
+            target="<1000 ms", **m))
+        results["memory"]["pinger"] = round(proc_status_kib(pid, "VmHWM") / 1024, 1)
+    finally:
+        if tail is not None and tail.is_alive():
+            tail.stop()
+        for name, p in (("pinger", pinger), ("imap-load", imap)):
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    out = p.communicate(timeout=30)[0] if name == "imap-load" else p.wait(30)
+                    if name == "imap-load" and out:
+                        results["imap_load"] = json.loads(out.strip().splitlines()[-1])
+                except (subprocess.TimeoutExpired, ValueError, IndexError):
+                    p.kill()
+                    p.wait()
+        imap_log.close()
+        pinger_log.close()
+
+
 # ---- report --------------------------------------------------------------------------
 
 
@@ -620,6 +995,15 @@ def verdicts(results: dict) -> dict:
         out["tracker under 64 MB RSS"] = rss < TARGETS["tracker_rss_mib"]
     if r := rows.get("tracker, idle connection memory"):
         out["an idle connection costs at most 8 KB"] = r["value"] <= TARGETS["idle_connection_bytes"]
+    if r := rows.get("pinger sessions"):
+        out["pinger holds 10,000 IDLE sessions in under 256 MB RSS"] = (
+            r["value"] >= TARGETS["pinger_sessions"] and r["rss_mib"] < TARGETS["pinger_rss_mib"])
+    if r := rows.get("pinger idle CPU"):
+        out["pinger idle CPU at 10,000 sessions under 2 % of a core"] = (
+            (r["sessions_idling"] or 0) >= TARGETS["pinger_sessions"] and r["cpu_percent"] < TARGETS["pinger_idle_cpu_percent"])
+    if r := rows.get("pinger new mail → push p99"):
+        out["pinger new mail to push on Kafka p99 under 1 s at 100 mails/s"] = (
+            r["push_p99_ms"] is not None and r["push_p99_ms"] < TARGETS["pinger_push_p99_ms"])
     return out
 
 
@@ -647,6 +1031,19 @@ def print_table(results: dict):
         if "rss_before_mib" in r:
             notes.append(f"{r['connections']:,} connections: RSS {r['rss_before_mib']} -> {r['rss_after_mib']} MiB, "
                          f"answers {r['answers']}")
+        if r["row"] == "pinger sessions":
+            notes.append(f"RSS {fmt(r['rss_mib'])} MiB (target {r['target']}) with {r['registrations']:,} registered; "
+                         f"all idling after {fmt(r['all_idle_after_s'])} s; {fmt(r['failed_logins'])} failed logins")
+        if r["row"] == "pinger idle CPU":
+            notes.append(f"{fmt(r['cpu_percent'], 2)} % of a core over {fmt(r['seconds'])} s, "
+                         f"{fmt(r['sessions_idling'])} sessions idling (target {r['target']})")
+        if r["row"] == "pinger new mail → push p99":
+            notes.append(f"{r['rate']}/s for {r['seconds']} s, Kafka timestamp p50/p99/max {fmt(r['push_p50_ms'])}/"
+                         f"{fmt(r['push_p99_ms'])}/{fmt(r['push_max_ms'])} ms (consumed p99 {fmt(r['consumed_p99_ms'])} ms); "
+                         f"{r['exactly_one']:,} of {r['deliveries']:,} deliveries got exactly one push, "
+                         f"{r['missing']:,} missing, {r['duplicates']:,} duplicates"
+                         + ("" if r["push_p99_ms"] is not None or not r["deliveries"] else
+                            f"; p99 undefined (missing > 1 %), of those that came {fmt(r['arrived_p99_ms'])} ms"))
         if "dry_run_per_second" in r:
             notes.append(f"dry run (no APNs) {fmt(r['dry_run_per_second'], 0)}/s")
         measured = f"{fmt(r['value'], 0)} {r['unit'].split('/')[0][:5]}/s" if "/s" in r["unit"] else fmt(r["value"])
@@ -665,7 +1062,8 @@ def main() -> int:
     parser.add_argument("--work-dir", default=os.path.join(ROOT, ".bench"))
     parser.add_argument("--results", default=os.path.join(HERE, "results"))
     parser.add_argument("--quick", action="store_true", help="short runs, to try the harness (figures not comparable)")
-    parser.add_argument("--only", default="tracker,enricher,e2e,pusher", help="comma-separated sections")
+    parser.add_argument("--only", default="tracker,enricher,e2e,pusher,pinger",
+                        help="comma-separated sections: tracker, enricher, e2e, pusher, pinger")
     args = parser.parse_args()
     only = set(args.only.split(","))
     seconds = 3 if args.quick else 10
@@ -710,11 +1108,12 @@ def main() -> int:
     section("enricher", lambda stack: bench_enricher(stack, tool, args.work_dir, 50_000 if args.quick else 300_000, agents, ips, results))
     section("e2e", end_to_end)
     section("pusher", lambda stack: bench_pusher(stack, tool, args.work_dir, 10_000 if args.quick else 100_000, results))
+    section("pinger", lambda stack: bench_pinger(stack, tool, args.work_dir, args.quick, results))
     results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     results["targets_held"] = verdicts(results)
     # Only a full run replaces the committed latest.json and latest.png; a
     # partial or quick one goes next to them, as partial-latest.* (not kept in git).
-    full = not args.quick and set(args.only.split(",")) >= {"tracker", "enricher", "e2e", "pusher"}
+    full = not args.quick and set(args.only.split(",")) >= {"tracker", "enricher", "e2e", "pusher", "pinger"}
     stem = "latest" if full else "partial-latest"
     json_path, png_path = os.path.join(args.results, f"{stem}.json"), os.path.join(args.results, f"{stem}.png")
     with open(json_path, "w") as f:

@@ -8,6 +8,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "beacon-bench",
         abstract: "Beacon's benchmark probes (run by bench/bench.py).",
-        subcommands: [LatencyCommand.self, KafkaCeilingCommand.self, APNsStandInCommand.self]
+        subcommands: [LatencyCommand.self, KafkaCeilingCommand.self, APNsStandInCommand.self, IMAPLoadCommand.self]
     )
 }
