@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BIN_DIR="$(swift build --show-bin-path)"
-tables="$(for service in tracker enricher consumers pusher liveview; do
+tables="$(for service in tracker enricher consumers pusher liveview pinger; do
     "$BIN_DIR/beacon-$service" --settings-table
     echo
 done)"

@@ -6,7 +6,7 @@ import Testing
 /// every key, the README's table is what the Settings types say, and a
 /// malformed value stops start-up with its key, value and type.
 @Suite struct ServiceSettingsTests {
-    static let services = ["tracker", "enricher", "consumers", "pusher", "liveview"]
+    static let services = ["tracker", "enricher", "consumers", "pusher", "liveview", "pinger"]
 
     /// Runs `beacon-<service>` with `arguments`; its exit status, stdout and stderr.
     static func run(_ service: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
