@@ -144,12 +144,14 @@ final class MailboxSession: Sendable {
             logger.warning("registration refused", metadata: ["error": "\(error)"])
             return .refused(error.message)
         }
-        var failures = 0
+        // Doubling, each drawn from its upper half, so that a mail server
+        // coming back is not met by every session at once.
+        var backoff = Backoff(initial: context.settings.backoffInitial, maximum: context.settings.backoffMax)
         while !Task.isCancelled {
             guard Date() < expiresAt else { return .expired }
             set(.connecting)
             do {
-                try await watch(account) { failures = 0 }
+                try await watch(account) { backoff.reset() }
                 if Task.isCancelled { return .stopped }
                 return .expired
             } catch let error as IMAPError where error.isAuthenticationFailure {
@@ -161,10 +163,9 @@ final class MailboxSession: Sendable {
                 return .refused(error.message)
             } catch {
                 if Task.isCancelled { return .stopped }
-                failures += 1
                 context.metrics.reconnects.increment()
                 set(.backoff)
-                let delay = backoff(after: failures)
+                let delay = backoff.next()
                 logger.info("mail connection failed; reconnecting", metadata: [
                     "error": "\(error)", "account": "\(account)", "in": "\(delay)",
                 ])
@@ -276,17 +277,6 @@ final class MailboxSession: Sendable {
         } catch {
             logger.warning("could not send the re-register push", metadata: ["error": "\(error)"])
         }
-    }
-
-    /// Doubling from the first delay up to the longest, each drawn from its
-    /// upper half, so that a mail server coming back is not met by every
-    /// session at once.
-    private func backoff(after failures: Int) -> Duration {
-        let settings = context.settings
-        let initial = Double(settings.backoffInitial.components.seconds) + Double(settings.backoffInitial.components.attoseconds) / 1e18
-        let maximum = Double(settings.backoffMax.components.seconds) + Double(settings.backoffMax.components.attoseconds) / 1e18
-        let ceiling = min(maximum, initial * pow(2, Double(min(failures - 1, 30))))
-        return .milliseconds(Int64(Double.random(in: ceiling / 2...ceiling) * 1000))
     }
 
     private func set(_ new: PingerMetrics.SessionState?) {
