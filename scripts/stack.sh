@@ -30,6 +30,8 @@ STACK_TOPICS=(
     beacon.push.fcm=3
     beacon.push.feedback=1
     beacon.mail.registrations=6
+    beacon.webhooks=6
+    beacon.webhooks.failed=1
 )
 
 STACK_DIR=""
