@@ -120,6 +120,7 @@ let package = Package(
             dependencies: [
                 "BeaconCore", "BeaconKafka", "BeaconRedis", "BeaconMongo", hummingbird, "Yams", atomics, argumentParser,
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "services/consumers/Sources"
         ),

@@ -178,27 +178,31 @@ import Testing
         #expect(try await consumers.terminate() == 0)
     }
 
-    /// A permanent failure (a private address) is parked at once; a
-    /// transient one (a name that does not resolve) after every attempt, and
-    /// the push done before it is not repeated by the retries.
-    @Test func failingWebhooksParkTheirEventPermanentlyAtOnceOrTransientlyAfterTheRetries() async throws {
-        let consumers = try await startConsumers(only: "registry,rules", rulesFile: try writeRules(Self.rules))
+    /// A webhook action becomes one request on the webhooks topic, with an
+    /// id that names event, rule and action, and the rules consumer is done:
+    /// it never calls the partner (the webhooks consumer does).
+    @Test func webhookActionsBecomeRequestsOnTheWebhooksTopic() async throws {
+        let webhooksTopic = "test.webhooks.\(run)"
+        try KafkaAdmin.createTopics(brokers: try TestEnvironment.kafkaBrokers(), topics: [(webhooksTopic, 1)], timeoutMs: 10_000)
+        let consumers = try await startConsumers(
+            only: "registry,rules", rulesFile: try writeRules(Self.rules), extra: ["BEACON_KAFKA_WEBHOOK_TOPIC": webhooksTopic])
         try produce([event("Application Opened", user: "u", id: "device", device: ["token": .string("tok-\(run)-hook"), "type": "ios"])])
         let devices = try devices()
         try await Await.condition("the device registered", timeout: .seconds(60)) { (try? devices.count([:])) == 1 }
         try produce([event("Hook Me", user: "u", id: "hook"), event("Hook Later", user: "u", id: "later")])
-        let wanted: Set<String> = ["\(run)-hook", "\(run)-later"]
-        let failed = try KafkaCollector(topic: failedTopic) { wanted.contains(($0["event"] as? [String: Any])?["messageId"] as? String ?? "") }
-        try await failed.collect(until: "both events in the failed topic") { $0.messages.count >= 2 }
-        let records = Dictionary(uniqueKeysWithValues: failed.messages.map { (($0.json["event"] as? [String: Any])?["messageId"] as? String ?? "", $0.json) })
-        let refused = try #require(records["\(run)-hook"]), unreachable = try #require(records["\(run)-later"])
-        #expect((refused["error"] as? String)?.contains("private or reserved address") == true)
-        #expect(refused["attempts"] as? Int == 1, "no retry can make a private address public")
-        #expect(refused["consumer"] as? String == "rules")
-        #expect((unreachable["error"] as? String)?.contains("does not resolve") == true)
-        #expect(unreachable["attempts"] as? Int == 2, "a transient failure is retried until the attempts run out")
-        // Each push before a failing webhook went out once, not once per attempt.
-        let pushes = try KafkaCollector(topic: apnsTopic) { wanted.contains($0["sourceMessageId"] as? String ?? "") }
+        let requests = try KafkaCollector(topic: webhooksTopic) { ($0["id"] as? String)?.hasPrefix(run) == true }
+        try await requests.collect(until: "both webhook requests") { $0.messages.count >= 2 }
+        let byId = Dictionary(uniqueKeysWithValues: requests.messages.map { ($0.json["id"] as? String ?? "", $0.json) })
+        let hook = try #require(byId["\(run)-hook:private-hook:1"])
+        #expect(hook["url"] as? String == "http://127.0.0.1:9/hook")
+        #expect(hook["source"] as? String == "rule")
+        #expect(hook["rule"] as? String == "private-hook")
+        #expect(hook["messageId"] as? String == "\(run)-hook")
+        #expect(hook["app"] as? String == app)
+        #expect(hook["method"] as? String == "POST")
+        #expect((hook["body"] as? String)?.contains("\"event\":\"Hook Me\"") == true, "the default body is the event")
+        #expect(byId["\(run)-later:unreachable-hook:1"] != nil)
+        let pushes = try KafkaCollector(topic: apnsTopic) { ["\(run)-hook", "\(run)-later"].contains($0["sourceMessageId"] as? String ?? "") }
         try await pushes.collect(until: "the push requests") { $0.messages.count >= 2 }
         try await pushes.drain()
         #expect(pushes.messages.count == 2)

@@ -10,10 +10,10 @@ import ServiceLifecycle
 /// its own loop thread; one small HTTP server serves health, metrics and /stats.
 public enum Consumers: ServiceDefinition {
     public static let name = "consumers"
-    public static let abstract = "Beacon's consumers of beacon.events: the device registry, rules (push requests and webhooks) and counters."
+    public static let abstract = "Beacon's consumers: the device registry, rules (push and webhook requests) and counters of beacon.events, and the webhook delivery worker of beacon.webhooks."
 
     public struct Options: ParsableArguments, Sendable {
-        @Option(name: .long, help: "Run only these consumers (registry, rules, counters), comma-separated; default: consumers.enabled.")
+        @Option(name: .long, help: "Run only these consumers (registry, rules, counters, webhooks), comma-separated; default: consumers.enabled.")
         var only: String?
 
         public init() {}
@@ -37,22 +37,27 @@ public enum Consumers: ServiceDefinition {
             logger: logger)
         var senders = [failedSender]
         var handlers: [any EventHandler] = []
+        var services: [any Service] = []
         for consumer in enabled {
             switch consumer {
             case .registry:
                 handlers.append(RegistryHandler(devices: devices!))
             case .counters:
                 handlers.append(CounterHandler(redis: RedisClient(url: settings.redisURL), retentionSeconds: settings.counterRetentionSeconds))
+            case .webhooks:
+                let worker = try WebhookWorker(settings: settings, context: context)
+                senders.append(worker.failedSender)
+                handlers.append(worker.intake)
+                services.append(worker.dispatcher)
             case .rules:
-                let webhooks = WebhookSender(timeout: settings.webhookTimeout, allowPrivate: settings.webhooksAllowPrivate)
-                context.onShutdown { await webhooks.shutdown() }
                 let pushSender = try KafkaSender(
                     config: settings.producer(clientId: "beacon-consumers-rules"), name: "push-requests",
                     drainTimeout: settings.drainTimeout, logger: logger)
                 senders.append(pushSender)
                 handlers.append(RulesHandler(
                     rules: rules, devices: devices!, caps: FrequencyCapStore(redis: RedisClient(url: settings.redisURL)),
-                    writer: PushRequestWriter(sender: pushSender, topics: settings.pushTopics), webhooks: webhooks, logger: logger))
+                    writer: PushRequestWriter(sender: pushSender, topics: settings.pushTopics),
+                    webhooks: WebhookRequestWriter(sender: pushSender, topic: settings.webhooks.topic), logger: logger))
                 logger.info("rules loaded", metadata: ["file": "\(settings.rulesFile ?? "-")", "rules": "\(rules.rules.count)"])
             }
         }
@@ -60,7 +65,8 @@ public enum Consumers: ServiceDefinition {
         let loops = handlers.map { handler in
             KafkaConsumerLoop(
                 name: "consumer-\(handler.name)",
-                settings: settings.consumerLoop(group: settings.groupPrefix + handler.name),
+                settings: settings.consumerLoop(
+                    group: settings.groupPrefix + handler.name, topic: handler.name == "webhooks" ? settings.webhooks.topic : nil),
                 handler: EventConsumer(handler: handler, policy: settings.retry, failed: failed, logger: logger),
                 readiness: context.condition("kafka \(handler.name)"), logger: logger)
         }
@@ -69,7 +75,9 @@ public enum Consumers: ServiceDefinition {
         logger.info("consumers starting", metadata: ["consumers": "\(enabled.map(\.rawValue))"])
         // Stopped in reverse: the server, the consumer loops (each finishes the
         // event in hand and commits), then the senders they wrote through.
-        return senders + [BlockingLoopService(loops, drainTimeout: settings.drainTimeout, logger: logger), http]
+        // The webhook dispatcher stops after the loops: what they scheduled is
+        // in Redis by then, and it stops with its calls in flight answered.
+        return senders + services + [BlockingLoopService(loops, drainTimeout: settings.drainTimeout, logger: logger), http]
     }
 
     static func makeRouter(readiness: Readiness, stats: StatsQuery) -> Router<BasicRequestContext> {

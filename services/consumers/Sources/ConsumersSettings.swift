@@ -8,7 +8,7 @@ import Hummingbird
 /// Everything the consumers read from their configuration.
 public struct ConsumersSettings: ServiceSettings {
     enum Consumer: String, CaseIterable, Sendable {
-        case registry, rules, counters
+        case registry, rules, counters, webhooks
     }
 
     static let port = HTTPSettings.port(default: 8082, serves: "health, readiness, metrics and GET /stats")
@@ -26,14 +26,11 @@ public struct ConsumersSettings: ServiceSettings {
     static let retentionDays = Setting<Int>(
         "counters.retentionDays", default: 7, "how long counts (and counted messageIds) are kept", check: SettingCheck.range(1...3_650))
     static let rulesFile = Setting<String>("rules.file", default: nil, "the rules (see rules.example.yaml); none: no rules")
-    static let webhookTimeoutMs = Setting<Int>("webhooks.timeoutMs", default: 5_000, "webhook time limit", check: SettingCheck.positive)
-    static let webhooksAllowPrivate = Setting<Bool>(
-        "webhooks.allowPrivate", default: false, "lets webhooks reach private addresses (local testing only, never in production)")
     static let drain = ShutdownSettings.drainTimeout(default: 10_000, "how long SIGTERM waits for each consumer to finish the event in hand")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [enabledConsumers]
         + KafkaConsumerSettings.settings + [topic, failedTopic] + PushTopics.descriptions + [groupPrefix, maxAttempts, backoffMs]
-        + MongoSettings.settings + [redisURL, retentionDays, rulesFile, webhookTimeoutMs, webhooksAllowPrivate, drain]
+        + MongoSettings.settings + [redisURL, retentionDays, rulesFile] + WebhookSettings.settings + [drain]
 
     let http: ApplicationConfiguration
     private let configuredConsumers: [String]
@@ -45,7 +42,7 @@ public struct ConsumersSettings: ServiceSettings {
     let redisURL: RedisURL
     let counterRetentionSeconds: Int
     let rulesFile: String?
-    let webhookTimeout: Duration, webhooksAllowPrivate: Bool
+    let webhooks: WebhookSettings
     public let drainTimeout: Duration
 
     public init(_ reader: SettingsReader) throws(SettingsError) {
@@ -62,8 +59,7 @@ public struct ConsumersSettings: ServiceSettings {
         redisURL = try RedisURL(setting: Self.redisURL, in: reader)
         counterRetentionSeconds = try reader(Self.retentionDays) * 86_400
         rulesFile = try reader.optional(Self.rulesFile)
-        webhookTimeout = try reader(Self.webhookTimeoutMs).milliseconds
-        webhooksAllowPrivate = try reader(Self.webhooksAllowPrivate)
+        webhooks = try WebhookSettings(reader)
         drainTimeout = try reader(Self.drain).milliseconds
     }
 
@@ -86,8 +82,8 @@ public struct ConsumersSettings: ServiceSettings {
         return consumers
     }
 
-    func consumerLoop(group: String) -> KafkaConsumerLoop.Settings {
-        kafka.loop(.group(group, topics: [topic]))
+    func consumerLoop(group: String, topic: String? = nil) -> KafkaConsumerLoop.Settings {
+        kafka.loop(.group(group, topics: [topic ?? self.topic]))
     }
 
     func producer(clientId: String) -> KafkaProducerConfig {

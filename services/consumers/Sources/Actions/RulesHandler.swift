@@ -8,14 +8,14 @@ import Synchronization
 
 /// The rules consumer: for every rule an event matches, each push action
 /// becomes one push request per device of the user, each webhook action one
-/// call — unless the user reached the action's frequency cap.
+/// request on `beacon.webhooks` (the webhooks consumer calls it) — unless the user reached the action's frequency cap.
 final class RulesHandler: EventHandler {
     let name = "rules"
     private let rules: RuleSet
     private let devices: DeviceStore
     private let caps: FrequencyCapStore
     private let writer: PushRequestWriter
-    private let webhooks: WebhookSender
+    private let webhooks: WebhookRequestWriter
     private let logger: Logger
     private let pushes = Counter(label: "beacon_consumers_push_requests_total")
     private let capped = Counter(label: "beacon_consumers_capped_total")
@@ -25,7 +25,7 @@ final class RulesHandler: EventHandler {
     /// loop's thread touches it; the lock makes that safe to say.
     private let completed = Mutex<(messageId: String, actions: Set<String>)>(("", []))
 
-    init(rules: RuleSet, devices: DeviceStore, caps: FrequencyCapStore, writer: PushRequestWriter, webhooks: WebhookSender, logger: Logger) {
+    init(rules: RuleSet, devices: DeviceStore, caps: FrequencyCapStore, writer: PushRequestWriter, webhooks: WebhookRequestWriter, logger: Logger) {
         self.rules = rules
         self.devices = devices
         self.caps = caps
@@ -77,7 +77,12 @@ final class RulesHandler: EventHandler {
                     try writer.write(requests)
                     pushes.increment(by: requests.count)
                 case .webhook(let webhook):
-                    try webhooks.send(webhook.render(event))
+                    let rendered = webhook.render(event)
+                    try webhooks.write([WebhookRequest(
+                        id: "\(messageId):\(rule.name):\(index)", app: app, source: .rule(name: rule.name, messageId: messageId),
+                        method: rendered.method, url: rendered.url,
+                        headers: rendered.headers.map { WebhookRequest.Header(name: $0.name, value: $0.value) },
+                        body: rendered.bodyText, signingKey: webhook.signingKey, createdAt: now)])
                     webhooksSent.increment()
                 }
                 completed.withLock { _ = $0.actions.insert(actionKey) }

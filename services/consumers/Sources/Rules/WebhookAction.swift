@@ -10,6 +10,7 @@ import Foundation
 ///         body: ...                      # text template, or a YAML mapping/list rendered as JSON;
 ///                                        # default: the whole event as JSON (none for GET and DELETE)
 ///         cap: {max: 1, per: 1h}         # optional, per rule and user
+///         signingKey: partner-x          # optional: sign with webhooks.signingSecrets.partner-x, not the app's
 ///
 /// The URL is checked here for its shape only (http/https, a host that no
 /// placeholder can change); whether it points at a private address is the
@@ -36,8 +37,10 @@ public struct WebhookAction: Sendable, Equatable {
     public let headers: [Header]
     public let body: Body
     public let cap: FrequencyCap?
+    /// Which `webhooks.signingSecrets` entry signs it; nil: the app's.
+    public let signingKey: String?
 
-    public static let keys = ["url", "method", "headers", "body", "cap"]
+    public static let keys = ["url", "method", "headers", "body", "cap", "signingKey"]
     public static let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
     public func render(_ event: JSONValue) -> RenderedWebhook {
@@ -117,7 +120,8 @@ public struct WebhookAction: Sendable, Equatable {
             body = method == "GET" || method == "DELETE" ? .none : .event
         }
         let cap = try map["cap"].map { field throws(RulesFileError) in try FrequencyCap.parse(field, actionIndex: actionIndex) }
-        return WebhookAction(url: url, method: method, headers: headers, body: body, cap: cap)
+        let signingKey = try map["signingKey"].map { field throws(RulesFileError) in try field.string() }
+        return WebhookAction(url: url, method: method, headers: headers, body: body, cap: cap, signingKey: signingKey)
     }
 
     /// http or https, a host, nothing that a placeholder could turn into

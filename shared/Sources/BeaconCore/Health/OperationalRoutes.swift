@@ -10,7 +10,9 @@ public enum OperationalRoutes {
         }
         router.get("/readyz") { _, _ in
             let failing = readiness.failing
-            let body: [String: Any] = ["ready": failing.isEmpty, "failing": failing]
+            var body: [String: Any] = ["ready": failing.isEmpty, "failing": failing]
+            let details = readiness.details
+            if !details.isEmpty { body["details"] = details }
             let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
             return Response(
                 status: failing.isEmpty ? .ok : .serviceUnavailable,

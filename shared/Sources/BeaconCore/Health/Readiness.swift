@@ -4,6 +4,7 @@ import Synchronization
 /// every condition holds, and lists the ones that do not.
 public final class Readiness: Sendable {
     private let conditions = Mutex<[String: String?]>([:])
+    private let detailValues = Mutex<[String: Int]>([:])
 
     public init() {}
 
@@ -30,4 +31,12 @@ public final class Readiness: Sendable {
     }
 
     public var isReady: Bool { failing.isEmpty }
+
+    /// A figure `/readyz` shows beside the conditions (a backlog, say),
+    /// which does not decide readiness.
+    public func setDetail(_ name: String, _ value: Int) {
+        detailValues.withLock { $0[name] = value }
+    }
+
+    public var details: [String: Int] { detailValues.withLock { $0 } }
 }

@@ -12,10 +12,13 @@ public struct SettingsReader: Sendable {
     public let reader: ConfigReader
     /// The YAML file read, if any.
     public let file: String?
+    /// The names of the environment's variables, for `names(for:)`.
+    private let environmentNames: [String]
 
-    public init(reader: ConfigReader, file: String? = nil) {
+    public init(reader: ConfigReader, file: String? = nil, environmentNames: [String] = []) {
         self.reader = reader
         self.file = file
+        self.environmentNames = environmentNames
     }
 
     /// The file at `path` (if any) under the environment's overrides.
@@ -31,7 +34,32 @@ public struct SettingsReader: Sendable {
                 throw .file(path: path, reason: "cannot be read: \(error)")
             }
         }
-        self.init(reader: ConfigReader(providers: providers), file: path)
+        self.init(reader: ConfigReader(providers: providers), file: path, environmentNames: Array(environment.keys))
+    }
+
+    /// The names configured in the `<app>` place of `setting`'s key, from the
+    /// file's keys and the environment's variables (there lowercased, as
+    /// `BEACON_WEBHOOKS_SIGNING_SECRETS_SHOP` names `shop`): for per-name
+    /// settings that no list of apps announces.
+    public func names<Value>(for setting: Setting<Value>) -> [String] {
+        let parts = setting.key.split(separator: ".").map(String.init)
+        guard let place = parts.firstIndex(of: "<app>") else { return [] }
+        var names: Set<String> = []
+        if let file, let text = try? String(contentsOfFile: file, encoding: .utf8), let root = try? Yams.compose(yaml: text) {
+            var node: Node? = root
+            for part in parts[..<place] { node = node?.mapping?[part] }
+            if let mapping = node?.mapping {
+                for key in mapping.keys {
+                    if let name = key.string { names.insert(name) }
+                }
+            }
+        }
+        let before = Setting<Value>.environmentVariable(for: parts[..<place].joined(separator: ".")) + "_"
+        let after = place + 1 < parts.count ? "_" + String(Setting<Value>.environmentVariable(for: parts[(place + 1)...].joined(separator: ".")).dropFirst("BEACON_".count)) : ""
+        for variable in environmentNames where variable.hasPrefix(before) && variable.hasSuffix(after) && variable.count > before.count + after.count {
+            names.insert(String(variable.dropFirst(before.count).dropLast(after.count)).lowercased())
+        }
+        return names.sorted()
     }
 
     /// For tests: values from a dictionary of dotted keys, as text.

@@ -52,6 +52,6 @@ struct WebhookAttempt: Sendable, Equatable {
             guard let equals = pair.firstIndex(of: "=") else { return String(pair) }
             return pair[..<equals] + "=***"
         }
-        return url[..<question] + "?" + redacted.joined(separator: "&")
+        return url[..<question] + "?" + redacted.joined(separator: "&") + url[fragmentStart...]
     }
 }

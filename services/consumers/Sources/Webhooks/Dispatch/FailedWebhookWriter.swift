@@ -1,0 +1,17 @@
+import BeaconCore
+import BeaconKafka
+import Foundation
+
+/// Sends a request that failed for good, with its whole history, to
+/// `beacon.webhooks.failed` (keyed by its id), where `replay` finds it.
+struct FailedWebhookWriter: Sendable {
+    let sender: KafkaSender
+    let topic: String
+
+    func park(_ webhook: ScheduledWebhook, reason: String) async throws {
+        var record = webhook.json.objectValue ?? JSONObject()
+        record["reason"] = .string(reason)
+        record["failedAt"] = .string(Timestamp.iso8601(Date()))
+        _ = try await sender.send(OutgoingMessage(topic: topic, key: webhook.request.id, value: JSONWriter.bytes(.object(record))))
+    }
+}
