@@ -40,6 +40,8 @@ REDIS_PORT="${REDIS_PORT:-6379}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 MONGO_PORT="${MONGO_PORT:-27017}"
 RULES_FILE="${RULES_FILE:-services/consumers/rules.demo.yaml}"
+# The demo app's Standard Webhooks secret (local only; say it in the banner).
+WEBHOOK_SECRET="${WEBHOOK_SECRET:-whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}"
 PUSHER_DRY_RUN="${PUSHER_DRY_RUN:-true}"
 LIVEVIEW_TOKEN="${LIVEVIEW_TOKEN:-dev-token}"
 LOG_LEVEL="${LOG_LEVEL:-info}"
@@ -144,7 +146,9 @@ start_service consumers "$CONSUMERS_PORT" \
     BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
     BEACON_MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT" \
     BEACON_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
-    BEACON_RULES_FILE="$RULES_FILE"
+    BEACON_RULES_FILE="$RULES_FILE" \
+    BEACON_WEBHOOKS_SIGNING_SECRETS_DEMO="$WEBHOOK_SECRET" \
+    BEACON_WEBHOOKS_ALLOW_PRIVATE=true
 start_service pusher "$PUSHER_PORT" \
     BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
     BEACON_MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT" \
@@ -191,6 +195,7 @@ Beacon is running ($CONFIG build). Ctrl-C stops everything.
 $( ((TRACKER_UDP_PORT == 0)) || echo "  Tracker   udp://127.0.0.1:$TRACKER_UDP_PORT         (one event or batch per datagram, writeKey inside)")
   Enricher  http://127.0.0.1:$ENRICHER_PORT/metrics  (/healthz, /readyz)
   Consumers http://127.0.0.1:$CONSUMERS_PORT/stats?app=demo  (/metrics; rules: $RULES_FILE)
+            webhooks signed with $WEBHOOK_SECRET; private addresses allowed (local only)
   Pusher    http://127.0.0.1:$PUSHER_PORT/metrics  ($PUSHER_MODE)
   Live view http://127.0.0.1:$LIVEVIEW_PORT/?token=$LIVEVIEW_TOKEN
   Pinger    http://127.0.0.1:$PINGER_PORT/metrics  (public key: http://127.0.0.1:$TRACKER_PORT/v1/mail/key)
