@@ -190,7 +190,7 @@ Beacon is running ($CONFIG build). Ctrl-C stops everything.
   Tracker   http://127.0.0.1:$TRACKER_PORT        (write key: demo-write-key)
 $( ((TRACKER_UDP_PORT == 0)) || echo "  Tracker   udp://127.0.0.1:$TRACKER_UDP_PORT         (one event or batch per datagram, writeKey inside)")
   Enricher  http://127.0.0.1:$ENRICHER_PORT/metrics  (/healthz, /readyz)
-  Consumers http://127.0.0.1:$CONSUMERS_PORT/stats?app=demo  (/metrics; rules: $RULES_FILE)
+  Consumers curl -H 'Authorization: Bearer dev-admin-token' http://127.0.0.1:$CONSUMERS_PORT/stats?app=demo  (/requests, /errors, /metrics; rules: $RULES_FILE)
   Pusher    http://127.0.0.1:$PUSHER_PORT/metrics  ($PUSHER_MODE)
   Live view http://127.0.0.1:$LIVEVIEW_PORT/?token=$LIVEVIEW_TOKEN
   Pinger    http://127.0.0.1:$PINGER_PORT/metrics  (public key: http://127.0.0.1:$TRACKER_PORT/v1/mail/key)
