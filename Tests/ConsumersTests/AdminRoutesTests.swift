@@ -40,9 +40,6 @@ import Testing
             }
             // Operational routes stay open.
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/metrics", method: .get) { response throws in
-                #expect(String(buffer: response.body).contains("beacon_consumers_admin_unauthorized_total"))
-            }
         }
     }
 

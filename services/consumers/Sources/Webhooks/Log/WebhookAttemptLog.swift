@@ -27,6 +27,8 @@ struct WebhookAttemptLog: Sendable {
         static let app = "app_at_id"
         static let host = "host_at_id"
         static let errors = "isError_at_id"
+        /// `GET /errors?app=…`, the usual view: only the app's errors are read.
+        static let appErrors = "app_isError_at_id"
         static let outcome = "outcome_at_id"
     }
 
@@ -43,6 +45,7 @@ struct WebhookAttemptLog: Sendable {
         for (field, name) in [("app", Index.app), ("host", Index.host), ("isError", Index.errors), ("outcome", Index.outcome)] {
             try collection.createIndex(keys: [field: .int32(1), "at": .int32(-1), "_id": .int32(-1)], name: name)
         }
+        try collection.createIndex(keys: ["app": .int32(1), "isError": .int32(1), "at": .int32(-1), "_id": .int32(-1)], name: Index.appErrors)
     }
 
     /// Appends attempts in one round trip.
