@@ -225,6 +225,8 @@ import Testing
         #expect(missingApp.status == 400)
         #expect(try await HTTP.get("\(consumers.baseURL)/stats?app=x&from=yesterday", headers: admin).status == 400)
         #expect(try await HTTP.get("\(consumers.baseURL)/stats?app=\(app)").status == 401, "no token")
+        let metrics = try await HTTP.get("\(consumers.baseURL)/metrics").text
+        #expect(metrics.contains("beacon_consumers_admin_unauthorized_total 1"), "\(metrics)")
         #expect(try await consumers.terminate() == 0)
     }
 

@@ -45,7 +45,7 @@ enum AdminRoutes {
     private static var logUnavailable: Response {
         AdminJSON.error(
             .serviceUnavailable, code: "log_unavailable",
-            "the webhook log is not kept by this process: it runs where the consumers use MongoDB (consumers.enabled)")
+            "this process keeps no webhook delivery log: it is kept where a consumer that uses MongoDB runs (consumers.enabled)")
     }
 
     private static func logFailed(_ error: any Error) -> Response {

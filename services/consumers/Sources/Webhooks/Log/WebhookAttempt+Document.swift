@@ -3,12 +3,13 @@ import Foundation
 
 /// A `WebhookAttempt` as the delivery log stores it: its fields by their
 /// names, dates as BSON dates (the TTL index and the time filters need
-/// them), and `isError` stored so that `GET /errors` has an index.
+/// them), `host` in lower case (as `GET /requests?host=` asks for it), and
+/// `isError` stored so that `GET /errors` has an index.
 extension WebhookAttempt {
     var document: MongoDocument {
         var document: MongoDocument = [
             "requestId": .string(requestId), "app": .string(app), "source": .string(source), "sourceName": .string(sourceName),
-            "method": .string(method), "url": .string(url), "host": .string(host), "attempt": .int64(Int64(attempt)),
+            "method": .string(method), "url": .string(url), "host": .string(host.lowercased()), "attempt": .int64(Int64(attempt)),
             "outcome": .string(outcome.rawValue), "status": status.map { .int32(Int32(clamping: $0)) } ?? .null,
             "latencyMs": latencyMs.map(MongoValue.double) ?? .null, "responseBody": responseBody.map(MongoValue.string) ?? .null,
             "error": error.map(MongoValue.string) ?? .null, "at": .date(at), "nextAttemptAt": nextAttemptAt.map(MongoValue.date) ?? .null,
