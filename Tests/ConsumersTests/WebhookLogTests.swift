@@ -81,6 +81,10 @@ import Testing
             let seconds: Int64? = ttl["expireAfterSeconds"]?.int64Value
             #expect(seconds == Int64(7 * 86_400), "\(String(describing: ttl["expireAfterSeconds"]))")
             #expect(ttl.document("key")?.keys == ["at"])
+            // Another retention changes the TTL of the index in place.
+            try WebhookAttemptLog(collection: log.collection, retentionDays: 3).prepare()
+            let changed = try Self.indexes(log.collection).first { $0.string("name") == WebhookAttemptLog.Index.ttl }
+            #expect(changed?["expireAfterSeconds"]?.int64Value == Int64(3 * 86_400), "\(String(describing: changed))")
         }
     }
 

@@ -39,7 +39,15 @@ struct WebhookAttemptLog: Sendable {
 
     func prepare() throws(MongoError) {
         // int32 keys, as DeviceStore makes them: one key type for one index name.
-        try collection.createIndex(keys: ["at": .int32(1)], name: Index.ttl, expireAfterSeconds: retentionSeconds)
+        do {
+            try collection.createIndex(keys: ["at": .int32(1)], name: Index.ttl, expireAfterSeconds: retentionSeconds)
+        } catch where error.code == 85 || error.code == 86 {
+            // IndexOptionsConflict / IndexKeySpecsConflict: the retention changed. collMod changes a TTL in place.
+            try collection.pool.runCommand(database: collection.database, command: [
+                "collMod": .string(collection.name),
+                "index": ["name": .string(Index.ttl), "expireAfterSeconds": .int32(Int32(clamping: retentionSeconds))],
+            ])
+        }
         try collection.createIndex(keys: ["at": .int32(-1), "_id": .int32(-1)], name: Index.newest)
         try collection.createIndex(keys: ["requestId": .int32(1), "at": .int32(1)], name: Index.request)
         for (field, name) in [("app", Index.app), ("host", Index.host), ("isError", Index.errors), ("outcome", Index.outcome)] {
