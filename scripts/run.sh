@@ -148,7 +148,8 @@ start_service consumers "$CONSUMERS_PORT" \
     BEACON_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
     BEACON_RULES_FILE="$RULES_FILE" \
     BEACON_WEBHOOKS_SIGNING_SECRETS_DEMO="$WEBHOOK_SECRET" \
-    BEACON_WEBHOOKS_ALLOW_PRIVATE=true
+    BEACON_WEBHOOKS_ALLOW_PRIVATE=true \
+    BEACON_CONSUMERS_ADMIN_TOKENS=dev-admin-token
 start_service pusher "$PUSHER_PORT" \
     BEACON_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
     BEACON_MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT" \
@@ -194,7 +195,7 @@ Beacon is running ($CONFIG build). Ctrl-C stops everything.
   Tracker   http://127.0.0.1:$TRACKER_PORT        (write key: demo-write-key)
 $( ((TRACKER_UDP_PORT == 0)) || echo "  Tracker   udp://127.0.0.1:$TRACKER_UDP_PORT         (one event or batch per datagram, writeKey inside)")
   Enricher  http://127.0.0.1:$ENRICHER_PORT/metrics  (/healthz, /readyz)
-  Consumers http://127.0.0.1:$CONSUMERS_PORT/stats?app=demo  (/metrics; rules: $RULES_FILE)
+  Consumers curl -H 'Authorization: Bearer dev-admin-token' http://127.0.0.1:$CONSUMERS_PORT/stats?app=demo  (/requests, /errors, /metrics; rules: $RULES_FILE)
             webhooks signed with $WEBHOOK_SECRET; private addresses allowed (local only)
   Pusher    http://127.0.0.1:$PUSHER_PORT/metrics  ($PUSHER_MODE)
   Live view http://127.0.0.1:$LIVEVIEW_PORT/?token=$LIVEVIEW_TOKEN

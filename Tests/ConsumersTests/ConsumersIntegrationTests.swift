@@ -50,6 +50,9 @@ import Testing
                   url: http://no-such-host.invalid/hook
         """
 
+    static let adminToken = "integration-admin-token"
+    let admin = ["Authorization": "Bearer \(Self.adminToken)"]
+
     func startConsumers(only: String? = nil, rulesFile: String? = nil, extra: [String: String] = [:], waitForHealth: Bool = true) async throws -> ServiceProcess {
         let brokers = try TestEnvironment.kafkaBrokers()
         try KafkaAdmin.createTopics(
@@ -59,7 +62,7 @@ import Testing
             "BEACON_KAFKA_FCM_TOPIC": fcmTopic, "BEACON_KAFKA_FAILED_TOPIC": failedTopic, "BEACON_KAFKA_GROUP_PREFIX": "test-\(run)-",
             "BEACON_KAFKA_SESSION_TIMEOUT_MS": "6000", "BEACON_KAFKA_MAX_ATTEMPTS": "2", "BEACON_KAFKA_BACKOFF_MS": "50",
             "BEACON_MONGO_URL": try TestEnvironment.mongoURL(), "BEACON_MONGO_DATABASE": database,
-            "BEACON_REDIS_URL": try TestEnvironment.redisURL(),
+            "BEACON_REDIS_URL": try TestEnvironment.redisURL(), "BEACON_CONSUMERS_ADMIN_TOKENS": Self.adminToken,
         ]
         if let rulesFile { env["BEACON_RULES_FILE"] = rulesFile }
         if let only { env["BEACON_CONSUMERS_ENABLED"] = only }
@@ -216,15 +219,18 @@ import Testing
         events.append(events[0])  // a redelivered duplicate is not counted twice
         try produce(events)
         try await Await.condition("/stats to count five events", timeout: .seconds(60)) {
-            let stats = try await HTTP.get("\(consumers.baseURL)/stats?app=\(app)")
+            let stats = try await HTTP.get("\(consumers.baseURL)/stats?app=\(app)", headers: admin)
             return ((try? stats.json())?["totals"] as? [String: Any])?["total"] as? Int == 5
         }
-        let totals = try #require(try await HTTP.get("\(consumers.baseURL)/stats?app=\(app)").json()["totals"] as? [String: Any])
+        let totals = try #require(try await HTTP.get("\(consumers.baseURL)/stats?app=\(app)", headers: admin).json()["totals"] as? [String: Any])
         #expect((totals["events"] as? [String: Any])?["Signed Up"] as? Int == 4)
         #expect((totals["countries"] as? [String: Any])?["DE"] as? Int == 5)
-        let missingApp = try await HTTP.get("\(consumers.baseURL)/stats")
+        let missingApp = try await HTTP.get("\(consumers.baseURL)/stats", headers: admin)
         #expect(missingApp.status == 400)
-        #expect(try await HTTP.get("\(consumers.baseURL)/stats?app=x&from=yesterday").status == 400)
+        #expect(try await HTTP.get("\(consumers.baseURL)/stats?app=x&from=yesterday", headers: admin).status == 400)
+        #expect(try await HTTP.get("\(consumers.baseURL)/stats?app=\(app)").status == 401, "no token")
+        let metrics = try await HTTP.get("\(consumers.baseURL)/metrics").text
+        #expect(metrics.contains("beacon_consumers_admin_unauthorized_total 1"), "\(metrics)")
         #expect(try await consumers.terminate() == 0)
     }
 

@@ -7,15 +7,18 @@ import HummingbirdTesting
 import Testing
 @testable import ConsumersService
 
-/// The consumers' HTTP routes in process: `/stats` against the real Redis,
-/// its refusals, and the operational routes.
+/// The consumers' HTTP routes in process: `/stats` (an admin route: with
+/// the token) against the real Redis, its refusals, and the operational routes.
 @Suite struct ConsumersRoutesTests {
     let app = "routes-\(UUID().uuidString.prefix(8).lowercased())"
+    let admin: HTTPFields = [.authorization: "Bearer routes-admin-token"]
 
     func application(redis url: String) throws -> some ApplicationProtocol {
         let readiness = Readiness()
         readiness.register("kafka rules", reason: "no partitions assigned")
-        return Application(router: Consumers.makeRouter(readiness: readiness, stats: StatsQuery(redis: RedisClient(url: try RedisURL(url)))))
+        return Application(router: Consumers.makeRouter(
+            readiness: readiness, stats: StatsQuery(redis: RedisClient(url: try RedisURL(url))), adminTokens: AdminTokens(["routes-admin-token"]),
+            webhookLog: nil))
     }
 
     @Test func statsAnswersFromTheCountersInRedis() async throws {
@@ -27,7 +30,7 @@ import Testing
             ["HINCRBY", MinuteBucket.key(app: app, minute: minute), "country:DE", "3"],
         ])
         try await application(redis: TestEnvironment.redisURL()).test(.router) { client in
-            try await client.execute(uri: "/stats?app=\(app)", method: .get) { response in
+            try await client.execute(uri: "/stats?app=\(app)", method: .get, headers: admin) { response in
                 #expect(response.status == .ok)
                 let body = try JSONParser.parse(response.body.readableBytesView)
                 #expect(body["totals"]?["total"] == 3)
@@ -44,7 +47,7 @@ import Testing
                 ("?app=x&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from must not be after to"),
                 ("?app=x&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", "minutes per query"),
             ] {
-                try await client.execute(uri: "/stats\(query)", method: .get) { response in
+                try await client.execute(uri: "/stats\(query)", method: .get, headers: admin) { response in
                     #expect(response.status == .badRequest, "\(query)")
                     #expect(String(buffer: response.body).contains(reason), "\(query): \(String(buffer: response.body))")
                 }
@@ -54,7 +57,7 @@ import Testing
 
     @Test func statsSaysSoWhenRedisIsAway() async throws {
         try await application(redis: "redis://127.0.0.1:1").test(.router) { client in
-            try await client.execute(uri: "/stats?app=x", method: .get) { response in
+            try await client.execute(uri: "/stats?app=x", method: .get, headers: admin) { response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(String(buffer: response.body).contains("counters unavailable"))
             }

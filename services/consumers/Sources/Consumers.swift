@@ -25,12 +25,22 @@ public enum Consumers: ServiceDefinition {
         // Rules are checked before anything starts: a malformed file stops start-up.
         let rules = try enabled.contains(.rules) ? settings.rulesFile.map(RuleSet.load(path:)) ?? .empty : .empty
         var devices: DeviceStore?
-        if enabled.contains(.registry) || enabled.contains(.rules) {
+        var webhookLog: WebhookAttemptLog?
+        if enabled.contains(.registry) || enabled.contains(.rules) || enabled.contains(.webhooks) {
             let pool = try MongoClientPool(uri: settings.mongo.url, appName: "beacon-consumers")
-            let store = DeviceStore(collection: pool.collection(database: settings.mongo.database, name: settings.mongo.devices))
-            try await BlockingWork.run { try store.prepare() }
-            devices = store
+            if enabled.contains(.registry) || enabled.contains(.rules) {
+                let store = DeviceStore(collection: pool.collection(database: settings.mongo.database, name: settings.mongo.devices))
+                try await BlockingWork.run { try store.prepare() }
+                devices = store
+            }
+            let log = WebhookAttemptLog(
+                collection: pool.collection(database: settings.mongo.database, name: settings.webhookLogCollection),
+                retentionDays: settings.webhookLogRetentionDays)
+            try await BlockingWork.run { try log.prepare() }
+            webhookLog = log
         }
+        let adminTokens = try AdminTokens(tokens: settings.adminTokens, file: settings.adminTokensFile)
+        if adminTokens.isEmpty { logger.warning("no admin token configured: the admin routes answer 503 (set consumers.adminTokens)") }
         let redis = RedisClient(url: settings.redisURL)
         let failedSender = try KafkaSender(
             config: settings.producer(clientId: "beacon-consumers-failed"), name: "failed-events", drainTimeout: settings.drainTimeout,
@@ -45,7 +55,7 @@ public enum Consumers: ServiceDefinition {
             case .counters:
                 handlers.append(CounterHandler(redis: RedisClient(url: settings.redisURL), retentionSeconds: settings.counterRetentionSeconds))
             case .webhooks:
-                let worker = try WebhookWorker(settings: settings, context: context)
+                let worker = try WebhookWorker(settings: settings, context: context, log: webhookLog)
                 senders.append(worker.failedSender)
                 handlers.append(worker.intake)
                 services.append(worker.dispatcher)
@@ -71,7 +81,8 @@ public enum Consumers: ServiceDefinition {
                 readiness: context.condition("kafka \(handler.name)"), logger: logger)
         }
 
-        let http = Application(router: makeRouter(readiness: context.readiness, stats: StatsQuery(redis: redis)), configuration: settings.http, logger: logger)
+        let router = makeRouter(readiness: context.readiness, stats: StatsQuery(redis: redis), adminTokens: adminTokens, webhookLog: webhookLog)
+        let http = Application(router: router, configuration: settings.http, logger: logger)
         logger.info("consumers starting", metadata: ["consumers": "\(enabled.map(\.rawValue))"])
         // Stopped in reverse: the server, the consumer loops (each finishes the
         // event in hand and commits), then the senders they wrote through.
@@ -80,10 +91,11 @@ public enum Consumers: ServiceDefinition {
         return senders + services + [BlockingLoopService(loops, drainTimeout: settings.drainTimeout, logger: logger), http]
     }
 
-    static func makeRouter(readiness: Readiness, stats: StatsQuery) -> Router<BasicRequestContext> {
+    /// `webhookLog` nil: this process keeps no delivery log, and its routes say so (503).
+    static func makeRouter(readiness: Readiness, stats: StatsQuery, adminTokens: AdminTokens, webhookLog: WebhookAttemptLog?) -> Router<BasicRequestContext> {
         let router = Router()
         OperationalRoutes.add(to: router, readiness: readiness)
-        StatsRoute.add(to: router, query: stats)
+        AdminRoutes.add(to: router, tokens: adminTokens, stats: stats, log: webhookLog)
         return router
     }
 }

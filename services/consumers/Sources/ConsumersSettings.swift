@@ -26,11 +26,21 @@ public struct ConsumersSettings: ServiceSettings {
     static let retentionDays = Setting<Int>(
         "counters.retentionDays", default: 7, "how long counts (and counted messageIds) are kept", check: SettingCheck.range(1...3_650))
     static let rulesFile = Setting<String>("rules.file", default: nil, "the rules (see rules.example.yaml); none: no rules")
+    static let adminTokens = Setting<[String]>(
+        "consumers.adminTokens", default: nil, "bearer tokens of the admin routes (/stats, /requests, /errors, /webhooks/{id}); none: they answer 503",
+        secret: true)
+    static let adminTokensFile = Setting<String>(
+        "consumers.adminTokensFile", default: nil, "a file of more admin tokens, one a line (e.g. a mounted Kubernetes secret)")
+    static let webhookLogCollection = Setting<String>(
+        "webhooks.logCollection", default: "webhook_attempts", "the webhook delivery log's MongoDB collection", check: SettingCheck.notEmpty)
+    static let webhookLogRetentionDays = Setting<Int>(
+        "webhooks.logRetentionDays", default: 7, "how long the delivery log keeps an attempt (a TTL index)", check: SettingCheck.range(1...3_650))
     static let drain = ShutdownSettings.drainTimeout(default: 10_000, "how long SIGTERM waits for each consumer to finish the event in hand")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [enabledConsumers]
         + KafkaConsumerSettings.settings + [topic, failedTopic] + PushTopics.descriptions + [groupPrefix, maxAttempts, backoffMs]
         + MongoSettings.settings + [redisURL, retentionDays, rulesFile] + WebhookSettings.settings + [drain]
+        + [adminTokens, adminTokensFile, webhookLogCollection, webhookLogRetentionDays]
 
     let http: ApplicationConfiguration
     private let configuredConsumers: [String]
@@ -44,6 +54,9 @@ public struct ConsumersSettings: ServiceSettings {
     let rulesFile: String?
     let webhooks: WebhookSettings
     public let drainTimeout: Duration
+    /// The admin routes' tokens (AdminTokens reads the file), and the delivery log's collection and retention.
+    let adminTokens: [String], adminTokensFile: String?
+    let webhookLogCollection: String, webhookLogRetentionDays: Int
 
     public init(_ reader: SettingsReader) throws(SettingsError) {
         http = try HTTPSettings.read(reader, port: Self.port, serverName: "beacon-consumers")
@@ -61,6 +74,10 @@ public struct ConsumersSettings: ServiceSettings {
         rulesFile = try reader.optional(Self.rulesFile)
         webhooks = try WebhookSettings(reader)
         drainTimeout = try reader(Self.drain).milliseconds
+        adminTokens = try reader.optional(Self.adminTokens) ?? []
+        adminTokensFile = try reader.optional(Self.adminTokensFile)
+        webhookLogCollection = try reader(Self.webhookLogCollection)
+        webhookLogRetentionDays = try reader(Self.webhookLogRetentionDays)
     }
 
     /// The consumers to run: `--only`'s, or `consumers.enabled`.

@@ -4,8 +4,9 @@ import NIOCore
 
 /// `GET /stats?app=demo&from=2026-11-22T10:00:00Z&to=…` on the consumers'
 /// HTTP port: per-minute counts by event name and country, and totals.
+/// An admin route (see AdminRoutes).
 enum StatsRoute {
-    static func add(to router: Router<BasicRequestContext>, query: StatsQuery) {
+    static func add(to router: some RouterMethods<BasicRequestContext>, query: StatsQuery) {
         router.get("/stats") { request, _ -> Response in
             let parameters = request.uri.queryParameters
             let app = parameters["app"].map(String.init), from = parameters["from"].map(String.init), to = parameters["to"].map(String.init)

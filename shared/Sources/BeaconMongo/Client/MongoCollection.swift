@@ -37,6 +37,28 @@ public struct MongoCollection: Sendable {
         }
     }
 
+    /// Inserts `documents` in one round trip, unordered: the server tries every
+    /// one even when some fail (e.g. a duplicate key), and the error names them.
+    /// An empty list is a no-op (libmongoc refuses one).
+    public func insertMany(_ documents: [MongoDocument]) throws(MongoError) {
+        guard !documents.isEmpty else { return }
+        var bsons: [BSONDocument] = []
+        bsons.reserveCapacity(documents.count)
+        for document in documents { bsons.append(try BSONDocument(document)) }
+        defer { withExtendedLifetime(bsons) {} }  // alive until libmongoc is done with them
+        let options = try BSONDocument(["ordered": false])
+        defer { withExtendedLifetime(options) {} }
+        var pointers: [OpaquePointer?] = bsons.map(\.pointer)
+        try withCollection { collection throws(MongoError) in
+            let reply = BSONDocument()
+            var error = bson_error_t()
+            let ok = pointers.withUnsafeMutableBufferPointer { buffer in
+                mongoc_collection_insert_many(collection, buffer.baseAddress, buffer.count, options.pointer, reply.pointer, &error)
+            }
+            guard ok else { throw MongoError(error, reply: reply) }
+        }
+    }
+
     /// Updates the first document matching `filter`, inserting one when none
     /// matches. `update` is either update operators (`{"$set": {...}}`, via
     /// updateOne) or a whole replacement document (via replaceOne).
@@ -75,11 +97,17 @@ public struct MongoCollection: Sendable {
         }
     }
 
-    /// The documents matching `filter`, at most `limit` of them (0: no limit).
-    public func find(_ filter: MongoDocument, limit: Int = 0) throws(MongoError) -> [MongoDocument] {
+    /// The documents matching `filter` in `sort`'s order (e.g. `["at": -1]`;
+    /// empty: the server's), skipping the first `skip`, at most `limit` of
+    /// them (0: no limit).
+    public func find(_ filter: MongoDocument, sort: MongoDocument = [:], skip: Int = 0, limit: Int = 0) throws(MongoError) -> [MongoDocument] {
         let selector = try BSONDocument(filter)
         defer { withExtendedLifetime(selector) {} }  // alive until libmongoc is done with it
-        let options = try BSONDocument(limit > 0 ? ["limit": .int64(Int64(limit))] : [:])
+        var findOptions: MongoDocument = [:]
+        if !sort.isEmpty { findOptions["sort"] = .document(sort) }
+        if skip > 0 { findOptions["skip"] = .int64(Int64(skip)) }
+        if limit > 0 { findOptions["limit"] = .int64(Int64(limit)) }
+        let options = try BSONDocument(findOptions)
         defer { withExtendedLifetime(options) {} }  // alive until libmongoc is done with it
         return try withCollection { collection throws(MongoError) in
             guard let cursor = mongoc_collection_find_with_opts(collection, selector.pointer, options.pointer, nil) else {
@@ -130,13 +158,16 @@ public struct MongoCollection: Sendable {
     }
 
     /// Creates an index (a no-op when an identical one exists). `keys` is the
-    /// key pattern, e.g. `["app": 1, "token": 1]`.
+    /// key pattern, e.g. `["app": 1, "token": 1]`; `expireAfterSeconds` makes
+    /// it a TTL index (one date field): the server deletes documents that much
+    /// older than their date.
     ///
     /// Sent as a `createIndexes` command: libmongoc 1.23 has no
     /// `mongoc_collection_create_indexes_with_opts`.
-    public func createIndex(keys: MongoDocument, name indexName: String, unique: Bool = false) throws(MongoError) {
+    public func createIndex(keys: MongoDocument, name indexName: String, unique: Bool = false, expireAfterSeconds: Int? = nil) throws(MongoError) {
         var index: MongoDocument = ["key": .document(keys), "name": .string(indexName)]
         if unique { index["unique"] = true }
+        if let expireAfterSeconds { index["expireAfterSeconds"] = .int32(Int32(clamping: expireAfterSeconds)) }
         let command = try BSONDocument(["createIndexes": .string(name), "indexes": [.document(index)]])
         defer { withExtendedLifetime(command) {} }  // alive until libmongoc is done with it
         try withCollection { collection throws(MongoError) in
