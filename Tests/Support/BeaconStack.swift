@@ -12,6 +12,8 @@ public struct BeaconStack: Sendable {
     public var overflowStream: String { stream + ":overflow" }
     /// Where the tracker writes mail registrations (and the enricher reads them).
     public var mailStream: String { "test:mail:\(runId)" }
+    /// Where the tracker writes postback jobs' webhook requests (and the enricher reads them).
+    public var webhookStream: String { "test:webhooks:\(runId)" }
     public let runId: String
 
     public init() {
@@ -25,6 +27,7 @@ public struct BeaconStack: Sendable {
             "BEACON_REDIS_STREAM": stream,
             "BEACON_REDIS_OVERFLOW_STREAM": overflowStream,
             "BEACON_REDIS_MAIL_STREAM": mailStream,
+            "BEACON_REDIS_WEBHOOK_STREAM": webhookStream,
             "BEACON_TRACKER_WRITE_KEYS": "\(Self.writeKey):\(Self.app)",
             "BEACON_TRACKER_TRUSTED_PROXIES": "127.0.0.1",
         ]
@@ -38,6 +41,7 @@ public struct BeaconStack: Sendable {
             "BEACON_REDIS_STREAM": stream,
             "BEACON_REDIS_OVERFLOW_STREAM": overflowStream,
             "BEACON_REDIS_MAIL_STREAM": mailStream,
+            "BEACON_REDIS_WEBHOOK_STREAM": webhookStream,
             "BEACON_REDIS_GROUP": "enricher-\(runId)",
             "BEACON_REDIS_CONSUMER": consumer,
             "BEACON_KAFKA_BROKERS": try TestEnvironment.kafkaBrokers(),

@@ -5,8 +5,8 @@ import Hummingbird
 import ServiceLifecycle
 
 /// The enricher: one pipeline per Redis Stream into Kafka, each with a
-/// sender of its own (events, overflow, and mail registrations forwarded
-/// verbatim), and a small HTTP server for health and metrics.
+/// sender of its own (events, overflow, and mail registrations and webhook
+/// requests forwarded verbatim), and a small HTTP server for health and metrics.
 public enum Enricher: ServiceDefinition {
     public static let name = "enricher"
     public static let abstract = "Reads Beacon's Redis Streams, validates and enriches each event, and produces it to Kafka."
@@ -38,6 +38,7 @@ public enum Enricher: ServiceDefinition {
         let streams = settings.sources.enumerated().map { ("pipeline-\($0)", "events-\($0)", $1, settings.pipeline) }
             + settings.overflowSources.enumerated().map { ("overflow-\($0)", "overflow-\($0)", $1, settings.overflowPipeline) }
             + settings.mailSources.enumerated().map { ("mail-\($0)", "mail-\($0)", $1, settings.mailPipeline) }
+            + settings.webhookSources.enumerated().map { ("webhooks-\($0)", "webhooks-\($0)", $1, settings.webhookPipeline) }
         for (name, senderName, source, pipelineSettings) in streams {
             let sender = try KafkaSender(
                 config: settings.producer, name: senderName, drainTimeout: settings.drainTimeout,

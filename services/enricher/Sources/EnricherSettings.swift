@@ -46,8 +46,8 @@ public struct EnricherSettings: ServiceSettings {
         default: 10_000, "how long SIGTERM waits for Kafka to confirm what is in flight before acknowledging it in Redis")
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
-        redisURLs, stream, overflowStream, overflowRate, MailTopics.stream, group, consumer, readCount, blockMs, claimIdleMs, claimIntervalMs,
-        redisTimeoutMs, brokers, topic, invalidTopic, MailTopics.topic, compression, lingerMs, messageTimeoutMs, maxInFlight, properties,
+        redisURLs, stream, overflowStream, overflowRate, MailTopics.stream, WebhookTopics.stream, group, consumer, readCount, blockMs,
+        claimIdleMs, claimIntervalMs, redisTimeoutMs, brokers, topic, invalidTopic, MailTopics.topic, WebhookTopics.topic, compression, lingerMs, messageTimeoutMs, maxInFlight, properties,
         geoipDatabase, geoipCacheSize, regexes, deviceCacheSize, drain,
     ]
 
@@ -60,6 +60,10 @@ public struct EnricherSettings: ServiceSettings {
     let mailSources: [StreamSource.Settings]
     /// Verbatim to `kafka.mailTopic`, keyed by registrationId.
     let mailPipeline: StreamPipeline.Settings
+    /// One per Redis, for its webhook stream (postback jobs' requests).
+    let webhookSources: [StreamSource.Settings]
+    /// Verbatim to `kafka.webhookTopic`, keyed by the request id.
+    let webhookPipeline: StreamPipeline.Settings
     let producer: KafkaProducerConfig
     let pipeline: StreamPipeline.Settings
     let geoipDatabase: String?
@@ -91,17 +95,14 @@ public struct EnricherSettings: ServiceSettings {
         pipeline = StreamPipeline.Settings(
             topic: try reader(Self.topic), invalidTopic: try reader(Self.invalidTopic), maxInFlight: try reader(Self.maxInFlight),
             claimInterval: try reader(Self.claimIntervalMs).milliseconds)
-        let mailStream = try reader(MailTopics.stream)
-        mailSources = sources.map { source in
-            var mail = source
-            mail.stream = mailStream
-            return mail
-        }
-        var mailPipeline = pipeline
-        mailPipeline.topic = try reader(MailTopics.topic)
-        guard !mailPipeline.topic.isEmpty else { throw .invalid(key: MailTopics.topic.key, value: "", reason: "must not be empty") }
-        mailPipeline.mode = .verbatim(keyField: "registrationId")
-        self.mailPipeline = mailPipeline
+        let mail = try Self.verbatim(
+            stream: MailTopics.stream, topic: MailTopics.topic, keyField: "registrationId", sources: sources, pipeline: pipeline, reader)
+        mailSources = mail.sources
+        mailPipeline = mail.pipeline
+        let webhooks = try Self.verbatim(
+            stream: WebhookTopics.stream, topic: WebhookTopics.topic, keyField: "id", sources: sources, pipeline: pipeline, reader)
+        webhookSources = webhooks.sources
+        webhookPipeline = webhooks.pipeline
         var overflowPipeline = pipeline
         overflowPipeline.pace = Double(try reader(Self.overflowRate))
         self.overflowPipeline = overflowPipeline
@@ -110,5 +111,24 @@ public struct EnricherSettings: ServiceSettings {
         regexesPath = try reader(Self.regexes)
         deviceCacheSize = try reader(Self.deviceCacheSize)
         drainTimeout = try reader(Self.drain).milliseconds
+    }
+
+    /// A stream every Redis has, forwarded as it is to a topic of its own,
+    /// keyed by one of its fields: each Redis's events source, another stream.
+    private static func verbatim(
+        stream: Setting<String>, topic: Setting<String>, keyField: String, sources: [StreamSource.Settings],
+        pipeline: StreamPipeline.Settings, _ reader: SettingsReader
+    ) throws(SettingsError) -> (sources: [StreamSource.Settings], pipeline: StreamPipeline.Settings) {
+        let name = try reader(stream)
+        guard !name.isEmpty else { throw .invalid(key: stream.key, value: "", reason: "must not be empty") }
+        var forwarded = pipeline
+        forwarded.topic = try reader(topic)
+        guard !forwarded.topic.isEmpty else { throw .invalid(key: topic.key, value: "", reason: "must not be empty") }
+        forwarded.mode = .verbatim(keyField: keyField)
+        return (sources.map { source in
+            var other = source
+            other.stream = name
+            return other
+        }, forwarded)
     }
 }

@@ -21,14 +21,21 @@ public enum Tracker: ServiceDefinition {
             clientAddress: ClientAddress(trustedProxies: settings.trustedProxies), origins: settings.cors.origins,
             admission: admission, submitter: submitter, metrics: metrics
         )
+        let requests = RouterRequests(writeKeys: settings.writeKeys, origins: settings.cors.origins)
         let mail = MailRoutes(
-            settings: settings.mail, writeKeys: settings.writeKeys, origins: settings.cors.origins,
+            settings: settings.mail, requests: requests,
             writer: settings.mail.map { MailWriter(submitter: submitter, stream: $0.stream) }, metrics: metrics)
+        let postbacks = PostbackRoutes(
+            settings: settings.postback, requests: requests,
+            writer: PostbackWriter(submitter: submitter, stream: settings.postback.stream), metrics: metrics)
         if let key = settings.mail?.publicKey {
             context.logger.info("mail registration on", metadata: ["keyId": "\(key.keyId)", "stream": "\(settings.mailStream)"])
         }
+        context.logger.info("postbacks", metadata: [
+            "apps": "\(settings.postback.appsWithHosts)", "stream": "\(settings.postback.stream)",
+        ])
         let app = Application(
-            router: makeRouter(readiness: context.readiness, cors: settings.cors, mail: mail),
+            router: makeRouter(readiness: context.readiness, cors: settings.cors, mail: mail, postbacks: postbacks),
             server: server(intake: intake, cors: settings.cors, connections: settings.connections), configuration: settings.http,
             logger: context.logger)
         context.logger.info("tracker starting", metadata: ["redis": "\(settings.writer.redisURL)"])
@@ -53,15 +60,18 @@ public enum Tracker: ServiceDefinition {
         .guardedHTTP1(connections, observer: intake.metrics) { [IntakeChannelHandler(intake: intake, cors: cors)] }
     }
 
-    /// Health, readiness, metrics, mail registration, preflights and 404s:
-    /// the rare requests, on Hummingbird's router.
-    static func makeRouter(readiness: Readiness, cors: CORSPolicy = .open, mail: MailRoutes? = nil) -> Router<BasicRequestContext> {
+    /// Health, readiness, metrics, mail registration, postback jobs,
+    /// preflights and 404s: the rare requests, on Hummingbird's router.
+    static func makeRouter(
+        readiness: Readiness, cors: CORSPolicy = .open, mail: MailRoutes? = nil, postbacks: PostbackRoutes? = nil
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         // Before routing, so that a preflight (OPTIONS, which no route takes)
         // is answered and every answer, 404 included, carries the CORS headers.
         router.add(middleware: cors.middleware())
         OperationalRoutes.add(to: router, readiness: readiness)
         mail?.add(to: router)
+        postbacks?.add(to: router)
         return router
     }
 }

@@ -83,6 +83,18 @@ final class TrackerMetrics: Sendable {
         Counter(label: "beacon_tracker_mail_requests_total", dimensions: [("endpoint", endpoint), ("outcome", outcome)]).increment()
     }
 
+    // MARK: Postback jobs (low volume, as mail)
+
+    /// `outcome`: accepted or the error code.
+    func postbackRequest(outcome: String) {
+        Counter(label: "beacon_tracker_postback_requests_total", dimensions: [("outcome", outcome)]).increment()
+    }
+
+    /// Data objects of accepted jobs: the webhook requests they became.
+    func postbackObjects(app: String, count: Int) {
+        Counter(label: "beacon_tracker_postback_objects_accepted_total", dimensions: [("app", app)]).increment(by: count)
+    }
+
     // MARK: Connections (slow and idle clients)
 
     let openConnections = Meter(label: "beacon_tracker_open_connections")

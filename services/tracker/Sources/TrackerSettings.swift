@@ -103,7 +103,7 @@ public struct TrackerSettings: ServiceSettings {
         writeKeys, trustedProxies, maxEventBytes, maxRequestBytes, maxBatchEvents, bufferEvents, ackTimeoutMs,
         redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, allowedOrigins, allowCredentials, corsMaxAge,
         overflowStream, appRate, appBurst, userRate, userBurst, trackedUsers, udpPort, udpReceiveBufferBytes, drain,
-    ] + connectionSettings + mailSettings
+    ] + connectionSettings + mailSettings + PostbackSettings.settings
 
     let http: ApplicationConfiguration
     let writeKeys: WriteKeys
@@ -119,6 +119,7 @@ public struct TrackerSettings: ServiceSettings {
     /// nil: mail registration is off (no `mail.publicKeyFile`).
     let mail: MailSettings?
     let mailStream: String
+    let postback: PostbackSettings
     public let drainTimeout: Duration
 
     public init(_ reader: SettingsReader) throws(SettingsError) {
@@ -157,6 +158,7 @@ public struct TrackerSettings: ServiceSettings {
                 head: .milliseconds(Int64(try reader(Self.requestHeadTimeoutMs))),
                 body: .milliseconds(Int64(try reader(Self.requestBodyTimeoutMs))),
                 idle: .milliseconds(Int64(try reader(Self.idleTimeoutMs)))))
+        postback = try PostbackSettings(reader, apps: writeKeys.appNames)
         mailStream = try reader(MailTopics.stream)
         guard !mailStream.isEmpty else { throw .invalid(key: MailTopics.stream.key, value: "", reason: "must not be empty") }
         var rules = MailRules(

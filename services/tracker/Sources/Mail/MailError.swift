@@ -35,6 +35,23 @@ struct MailError: Error {
         status: .forbidden, code: "invalid_stop_token", message: "the stopToken does not belong to this registrationId and app",
         field: "stopToken")
 
+    init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    init(_ refusal: RouterRequests.Refusal) {
+        switch refusal {
+        case .tooLarge(let message): self = .tooLarge(message)
+        case .unsupportedMediaType(let message): self = .unsupportedMediaType(message)
+        case .invalidJSON(let message): self = .invalidJSON(message)
+        case .unauthorized(let message): self = .unauthorized(message)
+        case .originNotAllowed(let message): self = .originNotAllowed(message)
+        }
+    }
+
     var json: JSONValue {
         var error = JSONObject(pairs: [("code", .string(code)), ("message", .string(message))])
         if let field { error["field"] = .string(field) }

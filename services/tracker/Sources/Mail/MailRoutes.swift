@@ -12,8 +12,7 @@ import Hummingbird
 struct MailRoutes: Sendable {
     /// nil: `mail.publicKeyFile` is not set, and every mail endpoint answers 503.
     let settings: MailSettings?
-    let writeKeys: WriteKeys
-    let origins: AllowedOrigins
+    let requests: RouterRequests
     let writer: MailWriter?
     let metrics: TrackerMetrics
 
@@ -111,48 +110,19 @@ struct MailRoutes: Sendable {
 
     /// The body as a JSON object, bounded by `mail.maxBodyBytes` (413 above).
     private func body(_ request: Request, limit: Int) async throws(MailError) -> JSONObject {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw .tooLarge("request is \(length) bytes; the limit is \(limit)")
-        }
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/json") || contentType.hasPrefix("text/plain") else {
-            throw .unsupportedMediaType(
-                contentType.isEmpty ? "Content-Type is missing; send application/json"
-                    : "Content-Type \(contentType.prefix(100)) is not supported; send application/json")
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
+        do throws(RouterRequests.Refusal) {
+            return try await requests.body(request, limit: limit, maxDepth: 8)
         } catch {
-            throw .tooLarge("request is larger than \(limit) bytes")
+            throw MailError(error)
         }
-        guard buffer.readableBytes > 0 else { throw .invalidJSON("the body is empty") }
-        let parsed: JSONValue
-        do {
-            parsed = try JSONParser.parse(buffer.readableBytesView, maxDepth: 8)
-        } catch {
-            throw .invalidJSON("malformed JSON: \(error)")
-        }
-        guard case .object(let object) = parsed else { throw .invalidJSON("the body must be a JSON object") }
-        return object
     }
 
-    /// The app of the write key (HTTP Basic username, or `writeKey` in the
-    /// body), if the request's page may send for it: as for events.
     private func app(_ request: Request, _ payload: JSONObject) throws(MailError) -> String {
-        let writeKey: String
-        if let key = BasicAuth.username(fromHeader: request.headers[.authorization]) {
-            writeKey = key
-        } else if case .string(let key)? = payload["writeKey"], !key.isEmpty {
-            writeKey = key
-        } else {
-            throw .unauthorized("no write key: send it as the HTTP Basic username or as \"writeKey\" in the body")
+        do throws(RouterRequests.Refusal) {
+            return try requests.app(request, payload)
+        } catch {
+            throw MailError(error)
         }
-        guard let app = writeKeys.app(for: writeKey) else { throw .unauthorized("unknown write key") }
-        if let origin = request.headers[.origin], !origins.allows(origin, app: app) {
-            throw .originNotAllowed("pages from \(origin.prefix(200)) may not send this app's requests (cors.\(app).allowedOrigins)")
-        }
-        return app
     }
 
     private func write(_ message: MailRegistrationMessage) async throws(MailError) {
