@@ -179,4 +179,43 @@ import Testing
         #expect(try await worker.terminate() == 0)
         await server.stop()
     }
+
+    /// Parked requests go back to the worker: counted by a dry run through
+    /// the admin API, filtered, and re-enqueued by `beacon-consumers replay`.
+    @Test func replayReenqueuesFailedWebhooks() async throws {
+        let server = try await WebhookTestServer.start()
+        let worker = try await startWorker(["BEACON_CONSUMERS_ADMIN_TOKENS": "test-admin-token"])
+        let failed = try KafkaCollector(topic: failedTopic) { (($0["request"] as? [String: Any])?["id"] as? String)?.hasPrefix(run) == true }
+        try produce([request("gone1", url: "\(server.baseURL)/gone/1"), request("gone2", url: "\(server.baseURL)/gone/2")])
+        try await failed.collect(until: "both in the failed topic") { $0.messages.count >= 2 }
+        let auth = ["Authorization": "Bearer test-admin-token"]
+        let dry = try await HTTP.post("\(worker.baseURL)/replay?from=webhooks&app=\(app)&dryRun=true", body: Data(), headers: auth).json()
+        #expect(dry["matched"] as? Int == 2 && dry["replayed"] as? Int == 0)
+        let later = Timestamp.iso8601(Date().addingTimeInterval(3_600))
+        let none = try await HTTP.post("\(worker.baseURL)/replay?app=\(app)&since=\(later)&dryRun=true", body: Data(), headers: auth).json()
+        #expect(none["matched"] as? Int == 0, "since filters by the time of failure")
+        #expect(try await HTTP.post("\(worker.baseURL)/replay?colour=red", body: Data(), headers: auth).status == 400)
+        #expect(try await HTTP.post("\(worker.baseURL)/replay", body: Data()).status == 401)
+
+        let replay = Process()
+        replay.executableURL = URL(fileURLWithPath: try TestEnvironment.binDir() + "/beacon-consumers")
+        replay.arguments = ["replay", "--from", "webhooks", "--app", app, "--host", "127.0.0.1"]
+        replay.environment = ProcessInfo.processInfo.environment.merging([
+            "BEACON_KAFKA_BROKERS": try TestEnvironment.kafkaBrokers(), "BEACON_KAFKA_WEBHOOK_TOPIC": topic,
+            "BEACON_KAFKA_WEBHOOK_FAILED_TOPIC": failedTopic, "BEACON_LOG_LEVEL": "warning",
+        ]) { _, new in new }
+        let output = Pipe()
+        replay.standardOutput = output
+        try replay.run()
+        replay.waitUntilExit()
+        #expect(replay.terminationStatus == 0)
+        let printed = try JSONSerialization.jsonObject(with: output.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
+        #expect(printed?["replayed"] as? Int == 2)
+        try await Await.condition("both called again", timeout: .seconds(30)) {
+            server.calls(to: "/gone/1").count == 2 && server.calls(to: "/gone/2").count == 2
+        }
+        #expect(Set(server.calls(to: "/gone/1").map { $0.headers["webhook-id"] ?? "" }) == ["\(run)-gone1"], "a replay keeps the request's id")
+        #expect(try await worker.terminate() == 0)
+        await server.stop()
+    }
 }

@@ -16,11 +16,35 @@ public enum Consumers: ServiceDefinition {
         @Option(name: .long, help: "Run only these consumers (registry, rules, counters, webhooks), comma-separated; default: consumers.enabled.")
         var only: String?
 
+        @Argument(help: "replay: re-enqueue parked work (see --from) and exit, instead of running the consumers.")
+        var command: String?
+
+        @Option(name: .long, help: "replay from webhooks (beacon.webhooks.failed) or events (beacon.events.failed).")
+        var from: String = "webhooks"
+
+        @Option(name: .long, help: "replay only this app's records.") var app: String?
+        @Option(name: .long, help: "replay only webhooks of this rule.") var rule: String?
+        @Option(name: .long, help: "replay only webhooks to this host.") var host: String?
+        @Option(name: .long, help: "replay only events parked by this consumer.") var consumer: String?
+        @Option(name: .long, help: "replay only records that failed at or after this ISO 8601 time.") var since: String?
+        @Option(name: .long, help: "replay only records that failed at or before this ISO 8601 time.") var until: String?
+        @Flag(name: .long, help: "count what a replay would take, and take nothing.") var dryRun = false
+
         public init() {}
+
+        var replayParameters: [(String, String)] {
+            [("app", app), ("rule", rule), ("host", host), ("consumer", consumer), ("since", since), ("until", until)]
+                .compactMap { name, value in value.map { (name, $0) } }
+        }
     }
 
     public static func parts(_ settings: ConsumersSettings, options: Options, context: ServiceContext) async throws -> [any Service] {
         let logger = context.logger
+        if let command = options.command {
+            guard command == "replay" else { throw ServiceError.permanent("unknown command \(command) (expected replay)") }
+            try await replay(settings, options: options)
+            return []
+        }
         let enabled = try settings.enabled(only: options.only)
         // Rules are checked before anything starts: a malformed file stops start-up.
         let rules = try enabled.contains(.rules) ? settings.rulesFile.map(RuleSet.load(path:)) ?? .empty : .empty
@@ -81,7 +105,9 @@ public enum Consumers: ServiceDefinition {
                 readiness: context.condition("kafka \(handler.name)"), logger: logger)
         }
 
-        let router = makeRouter(readiness: context.readiness, stats: StatsQuery(redis: redis), adminTokens: adminTokens, webhookLog: webhookLog)
+        let router = makeRouter(
+            readiness: context.readiness, stats: StatsQuery(redis: redis), adminTokens: adminTokens, webhookLog: webhookLog,
+            replay: { source, filter, dryRun in try FailedReplay(settings: settings, source: source).run(filter, dryRun: dryRun) })
         let http = Application(router: router, configuration: settings.http, logger: logger)
         logger.info("consumers starting", metadata: ["consumers": "\(enabled.map(\.rawValue))"])
         // Stopped in reverse: the server, the consumer loops (each finishes the
@@ -92,10 +118,26 @@ public enum Consumers: ServiceDefinition {
     }
 
     /// `webhookLog` nil: this process keeps no delivery log, and its routes say so (503).
-    static func makeRouter(readiness: Readiness, stats: StatsQuery, adminTokens: AdminTokens, webhookLog: WebhookAttemptLog?) -> Router<BasicRequestContext> {
+    /// `beacon-consumers replay …`: prints what was scanned, matched and re-enqueued, as JSON.
+    static func replay(_ settings: ConsumersSettings, options: Options) async throws {
+        guard let source = FailedReplay.Source(rawValue: options.from) else {
+            throw ServiceError.permanent("--from must be webhooks or events, not \(options.from)")
+        }
+        let filter = try ReplayFilter(parameters: options.replayParameters)
+        let outcome = try await BlockingWork.run { try FailedReplay(settings: settings, source: source).run(filter, dryRun: options.dryRun) }
+        var json = outcome.json.objectValue ?? JSONObject()
+        json["from"] = .string(source.rawValue)
+        json["dryRun"] = .bool(options.dryRun)
+        print(JSONWriter.string(.object(json)))
+    }
+
+    static func makeRouter(
+        readiness: Readiness, stats: StatsQuery, adminTokens: AdminTokens, webhookLog: WebhookAttemptLog?,
+        replay: @escaping AdminRoutes.Replay = { _, _, _ in throw ServiceError.permanent("replay is not available here") }
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         OperationalRoutes.add(to: router, readiness: readiness)
-        AdminRoutes.add(to: router, tokens: adminTokens, stats: stats, log: webhookLog)
+        AdminRoutes.add(to: router, tokens: adminTokens, stats: stats, log: webhookLog, replay: replay)
         return router
     }
 }

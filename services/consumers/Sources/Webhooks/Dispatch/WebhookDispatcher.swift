@@ -127,7 +127,7 @@ final class WebhookDispatcher: Service, Sendable {
                             case .failure(let error):
                                 metrics.unreadable.increment()
                                 logger.error("unreadable webhook in the schedule; dropped", metadata: ["id": "\(item.id)", "error": "\(error)"])
-                                changes.append(.done(id: item.id))
+                                changes.append(.drop(id: item.id))
                             case .success(let webhook):
                                 let host = Self.hostKey(webhook.request)
                                 var state = hosts[host] ?? HostState(limits: settings.hosts, now: now)
@@ -333,6 +333,7 @@ final class WebhookDispatcher: Service, Sendable {
                 outcome = .failed
                 do {
                     try await failed.park(webhook, reason: giveUp)
+                    change = .drop(id: request.id)
                     metrics.failed(app: app, host: host, reason: permanent ? "permanent" : "exhausted")
                     logger.warning("webhook failed for good; in the failed topic", metadata: [
                         "id": "\(request.id)", "host": "\(host)", "attempts": "\(number)", "reason": "\(giveUp)",

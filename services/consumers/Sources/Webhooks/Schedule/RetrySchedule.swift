@@ -93,10 +93,13 @@ struct RetrySchedule: Sendable {
         return claimed
     }
 
-    /// What the caller's attempts came to, in one round trip: delivered or
-    /// given up (removed, remembered as done), or due again at a time.
+    /// What the caller's attempts came to, in one round trip: delivered,
+    /// given up, or due again at a time.
     enum Change: Sendable {
+        /// Delivered: removed, and its id remembered.
         case done(id: String)
+        /// Failed for good (in the failed topic): removed, and not remembered, so that a replay may schedule it again.
+        case drop(id: String)
         case reschedule(ScheduledWebhook, at: Int64)
     }
 
@@ -107,6 +110,9 @@ struct RetrySchedule: Sendable {
             switch change {
             case .done(let id):
                 commands.append(["EVAL", Self.completeScript, "3", due, pending, donePrefix + id, id, String(doneRetentionSeconds)])
+            case .drop(let id):
+                commands.append(["ZREM", due, id])
+                commands.append(["HDEL", pending, id])
             case .reschedule(let webhook, let at):
                 commands.append(["HSET", pending, webhook.request.id, String(decoding: webhook.bytes, as: UTF8.self)])
                 commands.append(["ZADD", due, String(at), webhook.request.id])
