@@ -32,6 +32,7 @@ STACK_TOPICS=(
     beacon.mail.registrations=6
     beacon.webhooks=6
     beacon.webhooks.failed=1
+    beacon.webhooks.attempts=3
 )
 
 STACK_DIR=""

@@ -15,13 +15,15 @@ import Testing
     var topic: String { "test.webhooks.\(run)" }
     var failedTopic: String { "test.webhooks.failed.\(run)" }
     var scheduleKey: String { "test:\(run):webhooks" }
+    var attemptsTopic: String { "test.webhooks.attempts.\(run)" }
     static let secret = Array((0..<32).map { UInt8($0 * 7 % 256) })
     static let rotated = Array((0..<24).map { UInt8(255 - $0) })
 
     func startWorker(_ extra: [String: String] = [:]) async throws -> ServiceProcess {
         let brokers = try TestEnvironment.kafkaBrokers()
-        try KafkaAdmin.createTopics(brokers: brokers, topics: [(topic, 3), (failedTopic, 1)], timeoutMs: 10_000)
+        try KafkaAdmin.createTopics(brokers: brokers, topics: [(topic, 3), (failedTopic, 1), (attemptsTopic, 1)], timeoutMs: 10_000)
         var env = [
+            "BEACON_KAFKA_WEBHOOK_ATTEMPTS_TOPIC": attemptsTopic,
             "BEACON_CONSUMERS_ENABLED": "webhooks", "BEACON_KAFKA_BROKERS": brokers, "BEACON_KAFKA_WEBHOOK_TOPIC": topic,
             "BEACON_KAFKA_WEBHOOK_FAILED_TOPIC": failedTopic, "BEACON_KAFKA_GROUP_PREFIX": "test-\(run)-",
             "BEACON_KAFKA_SESSION_TIMEOUT_MS": "6000", "BEACON_REDIS_URL": try TestEnvironment.redisURL(),
@@ -76,6 +78,11 @@ import Testing
             Self.signature(Self.rotated, id: id, timestamp: timestamp, body: call.body),
         ])
         try await Await.condition("the schedule to empty", timeout: .seconds(10)) { try scheduled() == 0 }
+        // The live view's tail of the attempts.
+        let tail = try KafkaCollector(topic: attemptsTopic) { $0["requestId"] as? String == "\(run)-signed" }
+        try await tail.collect(until: "the attempt on the attempts topic") { !$0.messages.isEmpty }
+        #expect(tail.messages.first?.json["outcome"] as? String == "delivered")
+        #expect(tail.messages.first?.json["status"] as? Int == 200)
         #expect(try await worker.terminate() == 0)
         #expect(worker.errorLines().isEmpty, "\(worker.errorLines())")
         await server.stop()

@@ -3,6 +3,11 @@ import Foundation
 
 /// What the webhook delivery worker reads from the consumers' configuration.
 struct WebhookSettings: Sendable {
+    static let attemptsTopic = Setting<String>(
+        "kafka.webhookAttemptsTopic", default: "beacon.webhooks.attempts", "where every attempt is published too, for the live view to tail",
+        check: SettingCheck.notEmpty)
+    static let publishAttempts = Setting<Bool>(
+        "webhooks.publishAttempts", default: true, "publish every attempt to kafka.webhookAttemptsTopic (the delivery log keeps them either way)")
     static let maxAttempts = Setting<Int>(
         "webhooks.maxAttempts", default: 12, "attempts of a webhook request before it goes to kafka.webhookFailedTopic",
         check: SettingCheck.range(1...100))
@@ -47,12 +52,14 @@ struct WebhookSettings: Sendable {
         check: SettingCheck.positive)
 
     static let settings: [any SettingDescription] = [
-        WebhookTopics.topic, WebhookTopics.failedTopic, maxAttempts, firstRetryMs, horizonSeconds, permanentStatuses, timeoutMs,
+        WebhookTopics.topic, WebhookTopics.failedTopic, attemptsTopic, publishAttempts, maxAttempts, firstRetryMs, horizonSeconds, permanentStatuses, timeoutMs,
         connectTimeoutMs, allowPrivate, maxInFlight, hostConcurrency, hostRate, breakerFailures, breakerCooldownMs, responseBodyBytes,
         signingSecrets, scheduleKey, leaseMs, doneRetentionSeconds,
     ]
 
     var topic: String, failedTopic: String
+    /// nil: attempts are not published.
+    var attemptsTopic: String?
     var retry: WebhookRetryPolicy
     var timeout: Duration, connectTimeout: Duration
     var allowPrivate: Bool
@@ -67,6 +74,7 @@ struct WebhookSettings: Sendable {
     init(_ reader: SettingsReader) throws(SettingsError) {
         topic = try reader(WebhookTopics.topic)
         failedTopic = try reader(WebhookTopics.failedTopic)
+        attemptsTopic = try reader(Self.publishAttempts) ? try reader(Self.attemptsTopic) : nil
         var statuses: Set<Int> = []
         for text in try reader(Self.permanentStatuses) {
             guard let status = Int(text), (100...599).contains(status) else {

@@ -25,8 +25,10 @@ struct WebhookWorker {
         let delivery = WebhookDelivery(
             clients: clients, resolver: resolver, secrets: webhooks.secrets, timeout: webhooks.timeout, allowPrivate: webhooks.allowPrivate,
             maxResponseBytes: webhooks.maxResponseBytes)
+        let sender = failedSender
         dispatcher = WebhookDispatcher(
             schedule: schedule, delivery: delivery, failed: FailedWebhookWriter(sender: failedSender, topic: webhooks.failedTopic), log: log,
+            attempts: webhooks.attemptsTopic.map { AttemptPublisher(sender: sender, topic: $0) },
             settings: .init(maxInFlight: webhooks.maxInFlight, lease: webhooks.lease, hosts: webhooks.hosts, retry: webhooks.retry,
                             drainTimeout: settings.drainTimeout),
             readiness: context.readiness, logger: context.logger)

@@ -15,3 +15,16 @@ struct FailedWebhookWriter: Sendable {
         _ = try await sender.send(OutgoingMessage(topic: topic, key: webhook.request.id, value: JSONWriter.bytes(.object(record))))
     }
 }
+
+/// Publishes attempts to `beacon.webhooks.attempts`, keyed by request id,
+/// for the live view to tail. Best effort, like the log.
+struct AttemptPublisher: Sendable {
+    let sender: KafkaSender
+    let topic: String
+
+    func publish(_ attempts: [WebhookAttempt]) async throws {
+        _ = try await sender.send(attempts.map { attempt in
+            OutgoingMessage(topic: topic, key: attempt.requestId, value: JSONWriter.bytes(attempt.json))
+        })
+    }
+}

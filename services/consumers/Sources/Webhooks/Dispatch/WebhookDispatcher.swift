@@ -43,6 +43,7 @@ final class WebhookDispatcher: Service, Sendable {
     private let delivery: WebhookDelivery
     private let failed: FailedWebhookWriter
     private let log: (any AttemptRecording)?
+    private let attempts: AttemptPublisher?
     private let settings: Settings
     private let readiness: Readiness?
     private let logger: Logger
@@ -54,9 +55,10 @@ final class WebhookDispatcher: Service, Sendable {
     private let clock = MonotonicSeconds()
 
     init(
-        schedule: RetrySchedule, delivery: WebhookDelivery, failed: FailedWebhookWriter, log: (any AttemptRecording)?, settings: Settings,
-        readiness: Readiness?, logger: Logger
+        schedule: RetrySchedule, delivery: WebhookDelivery, failed: FailedWebhookWriter, log: (any AttemptRecording)?,
+        attempts: AttemptPublisher?, settings: Settings, readiness: Readiness?, logger: Logger
     ) {
+        self.attempts = attempts
         self.schedule = schedule
         self.delivery = delivery
         self.failed = failed
@@ -203,10 +205,12 @@ final class WebhookDispatcher: Service, Sendable {
                         logger.warning("writing webhook outcomes to the schedule failed; retrying", metadata: ["error": "\(error)"])
                     }
                 }
-                if !attempts.isEmpty, let log, !logWriting.exchange(true, ordering: .acquiringAndReleasing) {
+                if !attempts.isEmpty, log != nil || self.attempts != nil, !logWriting.exchange(true, ordering: .acquiringAndReleasing) {
                     let batch = attempts
                     attempts = []
-                    group.addTask { await self.write(batch, to: log) }
+                    group.addTask { await self.write(batch) }
+                } else if log == nil && self.attempts == nil {
+                    attempts = []
                 } else if attempts.count > 10_000 {
                     metrics.logFailures.increment(by: attempts.count - 5_000)
                     attempts.removeFirst(attempts.count - 5_000)
@@ -253,8 +257,15 @@ final class WebhookDispatcher: Service, Sendable {
         return "\(target.host.lowercased()):\(target.port)"
     }
 
-    private func write(_ batch: [WebhookAttempt], to log: any AttemptRecording) async {
+    /// The log and the live view's topic; both best effort.
+    private func write(_ batch: [WebhookAttempt]) async {
         defer { logWriting.store(false, ordering: .releasing) }
+        do {
+            try await self.attempts?.publish(batch)
+        } catch {
+            logger.debug("publishing webhook attempts failed", metadata: ["error": "\(error)"])
+        }
+        guard let log else { return }
         do {
             try await BlockingWork.run { try log.record(batch) }
         } catch {
