@@ -81,7 +81,7 @@ final class RulesHandler: EventHandler {
                     try webhooks.write([WebhookRequest(
                         id: "\(messageId):\(rule.name):\(index)", app: app, source: .rule(name: rule.name, messageId: messageId),
                         method: rendered.method, url: rendered.url,
-                        headers: rendered.headers.map { WebhookRequest.Header(name: $0.name, value: $0.value) },
+                        headers: rendered.headers,
                         body: rendered.bodyText, signingKey: webhook.signingKey, createdAt: now)])
                     webhooksSent.increment()
                 }

@@ -1,15 +1,10 @@
+import BeaconCore
+
 /// What a webhook action produces for one event: a request ready to send
 /// (after the sender's own checks, such as refusing private addresses).
 public struct RenderedWebhook: Sendable, Equatable {
-    public struct Header: Sendable, Equatable {
-        public let name: String
-        public let value: String
-
-        public init(name: String, value: String) {
-            self.name = name
-            self.value = value
-        }
-    }
+    /// The one header type of a webhook, from the rule to the call.
+    public typealias Header = WebhookRequest.Header
 
     public var url: String
     /// GET, POST, PUT, PATCH or DELETE.
