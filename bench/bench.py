@@ -1122,7 +1122,7 @@ def bench_webhook_backlog(stack: Stack, work: str, count: int, results: dict):
     results["rows"].append(row(
         "webhooks, 1M pending retries", (rss_after - rss_before) / 1024, "MiB RSS growth", None, "",
         pending=count, scheduled_gauge=int(gauge), due_gauge=int(m.get("beacon_webhooks_due", 0)),
-        rss_before_mib=round(rss_before / 1024, 1), rss_after_mib=round(rss_after / 1024, 1),
+        worker_rss_before_mib=round(rss_before / 1024, 1), worker_rss_after_mib=round(rss_after / 1024, 1),
         redis_mib=round((redis_after - redis_before) / 2**20, 1),
         redis_bytes_per_retry=round((redis_after - redis_before) / count), idle_cpu_percent=round(cpu_percent, 2),
         load_s=round(load_s, 1), target_rss_growth_mib=TARGETS["webhooks_backlog_rss_growth_mib"]))
@@ -1253,7 +1253,7 @@ def print_table(results: dict):
                          f"{fmt(r['mean_call_ms'], 2)} ms; host concurrency {r['host_concurrency']}; "
                          f"{r['log_write_failures']:,} log write failures")
         if r["row"] == "webhooks, 1M pending retries":
-            notes.append(f"RSS {r['rss_before_mib']} -> {r['rss_after_mib']} MiB with {r['scheduled_gauge']:,} scheduled "
+            notes.append(f"RSS {r['worker_rss_before_mib']} -> {r['worker_rss_after_mib']} MiB with {r['scheduled_gauge']:,} scheduled "
                          f"(gauge), {r['due_gauge']:,} due; Redis {fmt(r['redis_mib'])} MiB ({r['redis_bytes_per_retry']} B "
                          f"a retry); worker CPU {fmt(r['idle_cpu_percent'], 2)} % of a core while they wait")
         if r["row"].startswith("postback jobs of"):
