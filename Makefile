@@ -53,7 +53,7 @@ help: ## this list
 	@echo "  RULES_FILE=services/consumers/rules.demo.yaml PUSHER_DRY_RUN=true|false"
 	@echo "  LIVEVIEW_TOKEN=dev-token LOG_LEVEL=info LOG_FORMAT=text|json CONFIG=debug|release (for run and chaos)"
 	@echo "  FILTER=<swift test --filter> TEST_ARGS=<more swift test arguments> (for test)"
-	@echo "  BENCH_ARGS=--quick|--only tracker,enricher,e2e,pusher (for bench)"
+	@echo "  BENCH_ARGS=--quick|--only tracker,enricher,e2e,pusher,pinger,webhooks (for bench)"
 	@echo "  CHAOS_ARGS=--faults ...|--seed N (for chaos, which runs the CONFIG build)"
 	@echo "  NO_DEPS=1 (build, release: do not run scripts/install-deps.sh)"
 	@echo "  VERSION=<tag> SWIFT_IMAGE=swift:6.3-bookworm RUNTIME_IMAGE=debian:bookworm-slim"

@@ -77,6 +77,8 @@ TARGETS = {
     "pinger_rss_mib": 256,
     "pinger_idle_cpu_percent": 2,
     "pinger_push_p99_ms": 1000,
+    "webhooks_vs_wrk": 0.5,
+    "webhooks_backlog_rss_growth_mib": 16,
 }
 IDLE_CONNECTIONS = 10_000
 PINGER_SESSIONS = 10_000
@@ -974,6 +976,203 @@ def bench_pinger(stack: Stack, tool: str, work: str, quick: bool, results: dict)
         pinger_log.close()
 
 
+# ---- webhooks -------------------------------------------------------------------------
+
+
+WEBHOOK_CONNECTIONS = 64  # the worker's per-host concurrency and wrk's -c, both
+WEBHOOK_SCHEDULE = "beacon:webhooks"  # webhooks.scheduleKey
+WEBHOOK_BACKLOG = 1_000_000
+POSTBACK_OBJECTS = 100
+
+
+def webhook_request(i: int, url: str, body: str, created_at: str, app: str = "demo") -> dict:
+    """A WebhookRequest (shared/Sources/BeaconCore/Webhooks/WebhookRequest.swift, `json`) of postback job `bench`."""
+    return {"id": f"bench-wh-{i}", "app": app, "source": "postback", "jobId": "bench", "index": i, "method": "POST",
+            "url": url, "headers": [["Content-Type", "application/json"]], "body": body, "createdAt": created_at}
+
+
+def resp_pipe(port: int, commands) -> int:
+    """Every command (a tuple of args) through `redis-cli --pipe`; returns how many were sent."""
+    proc = subprocess.Popen(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--pipe"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    count, chunk = 0, []
+    for args in commands:
+        chunk.append(resp._encode(*args))
+        count += 1
+        if len(chunk) >= 10_000:
+            proc.stdin.write(b"".join(chunk))
+            chunk = []
+    proc.stdin.write(b"".join(chunk))
+    proc.stdin.close()
+    out = proc.stdout.read().decode()
+    if proc.wait() != 0 or "errors: 0" not in out:
+        raise RuntimeError(f"redis-cli --pipe: {out.strip()[-500:]}")
+    return count
+
+
+def schedule_webhooks(port: int, count: int, due_ms: int, url: str, body: str, prefix: str = "bench-wh") -> int:
+    """`count` ScheduledWebhooks straight into the retry schedule (RetrySchedule.swift): HSET <key>:pending
+    id -> {"request": ..., "attempts": []} and ZADD <key>:due due_ms id, pipelined."""
+    created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def commands():
+        for i in range(count):
+            request = webhook_request(i, url, body, created)
+            request["id"] = f"{prefix}-{i}"
+            yield ("HSET", f"{WEBHOOK_SCHEDULE}:pending", request["id"],
+                   json.dumps({"request": request, "attempts": []}, separators=(",", ":")))
+            yield ("ZADD", f"{WEBHOOK_SCHEDULE}:due", due_ms, request["id"])
+    return resp_pipe(port, commands()) // 2
+
+
+def redis_used_memory(port: int) -> int:
+    info = resp.command(port, "INFO", "memory")
+    return int(next(line.split(":")[1] for line in info.splitlines() if line.startswith("used_memory:")))
+
+
+def webhook_env(**extra) -> dict:
+    """The worker as the bench runs it: calls to 127.0.0.1 allowed, per-host limits out of the way."""
+    env = {"BEACON_WEBHOOKS_ALLOW_PRIVATE": "true", "BEACON_WEBHOOKS_HOST_CONCURRENCY": WEBHOOK_CONNECTIONS,
+           "BEACON_WEBHOOKS_HOST_RATE_PER_SECOND": 0, "BEACON_WEBHOOKS_MAX_IN_FLIGHT": 512}
+    env.update(extra)
+    return env
+
+
+def bench_webhook_deliveries(stack: Stack, work: str, count: int, seconds: int, results: dict):
+    """Deliveries/s of the webhooks consumer to nginx (`return 204;`) vs. wrk against that nginx with the
+    worker's per-host concurrency as its connections and the same body; `count` requests pre-loaded
+    into the retry schedule, due now, the rate from the worker's delivered counter."""
+    nginx = loadtools.Nginx(os.path.join(work, "webhooks"), free_ports(1)[0])
+    try:
+        url = f"http://127.0.0.1:{nginx.port}/hooks/order"
+        body = json.dumps({"event": "Order Completed", "userId": "user-1", "properties": {"orderId": "o-1", "amount": 12.5}},
+                          separators=(",", ":"))
+        lua = loadtools.wrk_script(os.path.join(work, "webhook-body.lua"), body, None)
+        say(f"webhooks: wrk -c{WEBHOOK_CONNECTIONS} {seconds}s against nginx")
+        ceiling = loadtools.wrk(url, lua, WEBHOOK_CONNECTIONS, seconds)
+
+        say(f"webhooks: {count:,} requests into the schedule, due now")
+        t0 = time.monotonic()
+        schedule_webhooks(stack.ports["redis"], count, int(time.time() * 1000), url, body)
+        load_s = time.monotonic() - t0
+        say(f"webhooks: loaded in {load_s:.1f}s; the webhooks consumer until they are delivered")
+        stack.start_service("consumers", env=webhook_env(), args=["--only", "webhooks"])
+        delivered_metric = "beacon_webhooks_delivered_total"
+        samples = []
+
+        def done():
+            m = stack.metrics("consumers")
+            value = metric_sum(m, delivered_metric)
+            samples.append((time.monotonic(), value))
+            failed = metric_sum(m, "beacon_webhooks_failed_total") + metric_sum(m, "beacon_webhooks_retried_total")
+            if failed:
+                raise RuntimeError(f"the worker reports {failed} failed or retried calls; see {stack.work_dir}/consumers.log")
+            return value >= count
+        wait_for("the webhooks consumer to deliver them all", done, timeout=900, interval=0.1)
+        first = next((t, v) for t, v in samples if v > 0)
+        rate = (samples[-1][1] - first[1]) / (samples[-1][0] - first[0])
+        time.sleep(0.5)
+        left = resp.command(stack.ports["redis"], "ZCARD", f"{WEBHOOK_SCHEDULE}:due")
+        m = stack.metrics("consumers")
+        latency_count = metric_sum(m, "beacon_webhooks_latency_seconds_count")
+        latency_sum = metric_sum(m, "beacon_webhooks_latency_seconds_sum")
+        results["rows"].append(row(
+            "webhooks, deliveries", rate, "deliveries/s", ceiling["requests_per_second"],
+            f"wrk -c{WEBHOOK_CONNECTIONS}, same nginx", requests=count, delivered=int(samples[-1][1]), left_in_schedule=left,
+            host_concurrency=WEBHOOK_CONNECTIONS, schedule_load_s=round(load_s, 1),
+            mean_call_ms=round(latency_sum / latency_count * 1000, 2) if latency_count else None,
+            log_write_failures=int(metric_sum(m, "beacon_webhooks_log_write_failures_total")),
+            wrk_non_2xx=ceiling["non_2xx"], wrk_p99_ms=ceiling["p99_ms"], target_ratio=TARGETS["webhooks_vs_wrk"],
+            rss_mib=round(rss_kib(stack.pid("consumers")) / 1024, 1)))
+        results["memory"]["consumers (webhooks)"] = machine.peak_rss_mib(stack.pid("consumers"))
+    finally:
+        nginx.stop()
+
+
+def bench_webhook_backlog(stack: Stack, work: str, count: int, results: dict):
+    """A fresh webhooks consumer's RSS with nothing scheduled, then with `count` retries pending an hour
+    ahead (straight into Redis): it keeps none of them in memory. Also Redis' memory for them, and the
+    worker's CPU while they wait."""
+    port = stack.ports["redis"]
+    if stack.running("consumers"):
+        stack.kill_service("consumers", signal.SIGTERM)
+    for key in ("due", "pending"):
+        resp.command(port, "DEL", f"{WEBHOOK_SCHEDULE}:{key}")
+    stack.start_service("consumers", env=webhook_env(), args=["--only", "webhooks"])
+    pid = stack.pid("consumers")
+    time.sleep(6)  # a backlog gauge refresh (every 5 s) and the loops settled: not synchronisation
+    rss_before = rss_kib(pid)
+    redis_before = redis_used_memory(port)
+    url = "http://127.0.0.1:9/never"  # never called: due in an hour
+    body = json.dumps({"event": "Order Completed", "userId": "user-1", "properties": {"orderId": "o-1", "amount": 12.5}},
+                      separators=(",", ":"))
+    say(f"webhooks: {count:,} pending retries into the schedule, due in an hour")
+    t0 = time.monotonic()
+    schedule_webhooks(port, count, int(time.time() * 1000) + 3_600_000, url, body, prefix="bench-backlog")
+    load_s = time.monotonic() - t0
+    redis_after = redis_used_memory(port)
+    gauge = wait_for("beacon_webhooks_scheduled to show the backlog",
+                     lambda: (v := stack.metrics("consumers").get("beacon_webhooks_scheduled", 0)) >= count and v, 30, 0.5)
+    time.sleep(6)  # another refresh with the backlog in place
+    cpu0, t1 = proc_cpu_seconds(pid), time.monotonic()
+    time.sleep(10)
+    cpu_percent = (proc_cpu_seconds(pid) - cpu0) / (time.monotonic() - t1) * 100
+    rss_after = rss_kib(pid)
+    m = stack.metrics("consumers")
+    results["rows"].append(row(
+        "webhooks, 1M pending retries", (rss_after - rss_before) / 1024, "MiB RSS growth", None, "",
+        pending=count, scheduled_gauge=int(gauge), due_gauge=int(m.get("beacon_webhooks_due", 0)),
+        worker_rss_before_mib=round(rss_before / 1024, 1), worker_rss_after_mib=round(rss_after / 1024, 1),
+        redis_mib=round((redis_after - redis_before) / 2**20, 1),
+        redis_bytes_per_retry=round((redis_after - redis_before) / count), idle_cpu_percent=round(cpu_percent, 2),
+        load_s=round(load_s, 1), target_rss_growth_mib=TARGETS["webhooks_backlog_rss_growth_mib"]))
+    stack.kill_service("consumers", signal.SIGTERM)
+    for key in ("due", "pending"):
+        resp.command(port, "DEL", f"{WEBHOOK_SCHEDULE}:{key}")
+
+
+def bench_postback_intake(stack: Stack, work: str, seconds: int, agents, ips, results: dict):
+    """POST /v1/postback jobs of POSTBACK_OBJECTS objects (202 once Redis has every request) vs. the
+    tracker's /v1/batch of as many events, both with wrk -cCONNECTIONS for `seconds`, in this run."""
+    port = stack.ports["redis"]
+    if not stack.running("tracker"):
+        stack.start_service("tracker")
+    job = {"endpoint": {"method": "POST", "url": "http://127.0.0.1:9/x/{id}"},
+           "data": [{"id": f"o-{i}", "orderId": f"order-{i}", "amount": 12.5, "status": "shipped"} for i in range(POSTBACK_OBJECTS)]}
+    job_lua = loadtools.wrk_script(os.path.join(work, "postback.lua"), json.dumps(job), WRITE_KEY)
+    batch = json.dumps({"batch": [track_event(i, agents, ips) for i in range(POSTBACK_OBJECTS)]})
+    batch_lua = loadtools.wrk_script(os.path.join(work, "webhooks-batch.lua"), batch, WRITE_KEY)
+
+    say(f"postback: tracker batches of {POSTBACK_OBJECTS}, wrk -c{CONNECTIONS} {seconds}s (the comparison)")
+    batches = loadtools.wrk(stack.url("tracker", "/v1/batch"), batch_lua, CONNECTIONS, seconds)
+    resp.command(port, "DEL", STREAM)
+    before = resp.command(port, "XLEN", WEBHOOK_SCHEDULE)
+    say(f"postback: jobs of {POSTBACK_OBJECTS} objects, wrk -c{CONNECTIONS} {seconds}s")
+    jobs = loadtools.wrk(stack.url("tracker", "/v1/postback"), job_lua, CONNECTIONS, seconds)
+    # The webhook stream (redis.webhookStream) has the same name as the schedule's prefix; nothing reads it here.
+    last = -1
+    while (stored := resp.command(port, "XLEN", WEBHOOK_SCHEDULE)) != last:
+        last = stored
+        time.sleep(0.2)
+    stored -= before
+    m = stack.metrics("tracker")
+    results["rows"].append(row(
+        f"postback jobs of {POSTBACK_OBJECTS}", jobs["requests_per_second"], "jobs/s", batches["requests_per_second"],
+        f"/v1/batch of {POSTBACK_OBJECTS}, same run", accepted_jobs=jobs["accepted"], non_2xx=jobs["non_2xx"],
+        requests_per_second_objects=round(jobs["accepted"] * POSTBACK_OBJECTS / seconds),
+        counted_in_redis=stored, all_counted=stored >= jobs["accepted"] * POSTBACK_OBJECTS, accepted_events=jobs["accepted"] * POSTBACK_OBJECTS,
+        p50_ms=jobs["p50_ms"], p99_ms=jobs["p99_ms"], batch_p99_ms=batches["p99_ms"], batch_non_2xx=batches["non_2xx"],
+        job_bytes=len(json.dumps(job)), accepted_metric=m.get('beacon_tracker_postback_requests_total{outcome="accepted"}')))
+    resp.command(port, "DEL", WEBHOOK_SCHEDULE)
+    results["memory"]["tracker (postbacks)"] = machine.peak_rss_mib(stack.pid("tracker"))
+
+
+def bench_webhooks(stack: Stack, work: str, quick: bool, seconds: int, agents, ips, results: dict):
+    bench_webhook_deliveries(stack, work, 20_000 if quick else 100_000, seconds, results)
+    bench_webhook_backlog(stack, work, 100_000 if quick else WEBHOOK_BACKLOG, results)
+    bench_postback_intake(stack, work, seconds, agents, ips, results)
+
+
 # ---- report --------------------------------------------------------------------------
 
 
@@ -1004,6 +1203,11 @@ def verdicts(results: dict) -> dict:
     if r := rows.get("pinger new mail → push p99"):
         out["pinger new mail to push on Kafka p99 under 1 s at 100 mails/s"] = (
             r["push_p99_ms"] is not None and r["push_p99_ms"] < TARGETS["pinger_push_p99_ms"])
+    if (r := rows.get("webhooks, deliveries")) and r.get("ratio") is not None:
+        out["webhook deliveries at least half of wrk against the same endpoint"] = r["ratio"] >= TARGETS["webhooks_vs_wrk"]
+    if r := rows.get("webhooks, 1M pending retries"):
+        out["the webhook worker's RSS flat (< 16 MiB growth) with 1M pending retries"] = (
+            r["value"] < TARGETS["webhooks_backlog_rss_growth_mib"] and r["scheduled_gauge"] >= r["pending"])
     return out
 
 
@@ -1044,6 +1248,17 @@ def print_table(results: dict):
                          f"{r['missing']:,} missing, {r['duplicates']:,} duplicates"
                          + ("" if r["push_p99_ms"] is not None or not r["deliveries"] else
                             f"; p99 undefined (missing > 1 %), of those that came {fmt(r['arrived_p99_ms'])} ms"))
+        if r["row"] == "webhooks, deliveries":
+            notes.append(f"{r['delivered']:,} of {r['requests']:,} delivered, {r['left_in_schedule']:,} left; mean call "
+                         f"{fmt(r['mean_call_ms'], 2)} ms; host concurrency {r['host_concurrency']}; "
+                         f"{r['log_write_failures']:,} log write failures")
+        if r["row"] == "webhooks, 1M pending retries":
+            notes.append(f"RSS {r['worker_rss_before_mib']} -> {r['worker_rss_after_mib']} MiB with {r['scheduled_gauge']:,} scheduled "
+                         f"(gauge), {r['due_gauge']:,} due; Redis {fmt(r['redis_mib'])} MiB ({r['redis_bytes_per_retry']} B "
+                         f"a retry); worker CPU {fmt(r['idle_cpu_percent'], 2)} % of a core while they wait")
+        if r["row"].startswith("postback jobs of"):
+            notes.append(f"p50/p99 {fmt(r['p50_ms'])}/{fmt(r['p99_ms'])} ms (batch p99 {fmt(r['batch_p99_ms'])} ms); "
+                         f"{r['requests_per_second_objects']:,} objects/s; {r['non_2xx']:,} non-2xx")
         if "dry_run_per_second" in r:
             notes.append(f"dry run (no APNs) {fmt(r['dry_run_per_second'], 0)}/s")
         measured = f"{fmt(r['value'], 0)} {r['unit'].split('/')[0][:5]}/s" if "/s" in r["unit"] else fmt(r["value"])
@@ -1062,8 +1277,8 @@ def main() -> int:
     parser.add_argument("--work-dir", default=os.path.join(ROOT, ".bench"))
     parser.add_argument("--results", default=os.path.join(HERE, "results"))
     parser.add_argument("--quick", action="store_true", help="short runs, to try the harness (figures not comparable)")
-    parser.add_argument("--only", default="tracker,enricher,e2e,pusher,pinger",
-                        help="comma-separated sections: tracker, enricher, e2e, pusher, pinger")
+    parser.add_argument("--only", default="tracker,enricher,e2e,pusher,pinger,webhooks",
+                        help="comma-separated sections: tracker, enricher, e2e, pusher, pinger, webhooks")
     args = parser.parse_args()
     only = set(args.only.split(","))
     seconds = 3 if args.quick else 10
@@ -1109,11 +1324,12 @@ def main() -> int:
     section("e2e", end_to_end)
     section("pusher", lambda stack: bench_pusher(stack, tool, args.work_dir, 10_000 if args.quick else 100_000, results))
     section("pinger", lambda stack: bench_pinger(stack, tool, args.work_dir, args.quick, results))
+    section("webhooks", lambda stack: bench_webhooks(stack, args.work_dir, args.quick, seconds, agents, ips, results))
     results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     results["targets_held"] = verdicts(results)
     # Only a full run replaces the committed latest.json and latest.png; a
     # partial or quick one goes next to them, as partial-latest.* (not kept in git).
-    full = not args.quick and set(args.only.split(",")) >= {"tracker", "enricher", "e2e", "pusher", "pinger"}
+    full = not args.quick and set(args.only.split(",")) >= {"tracker", "enricher", "e2e", "pusher", "pinger", "webhooks"}
     stem = "latest" if full else "partial-latest"
     json_path, png_path = os.path.join(args.results, f"{stem}.json"), os.path.join(args.results, f"{stem}.png")
     with open(json_path, "w") as f:

@@ -62,6 +62,21 @@ all. Then each fault runs as a phase:
                10000, --slow-timeouts-ms), the stalled bodies with a 408, the
                beacon_tracker_connections_closed_total{reason} deltas must
                count them, and every good request meanwhile must get its 2xx.
+    webhook-endpoint  postback jobs (--webhook-job-objects objects each, at
+               --webhook-rate webhooks/s) to the tracker, each object a webhook
+               to a local endpoint in the harness, while the event load flows;
+               the endpoint answers 503 for --webhook-outage s (30), then 204
+               again. The consumers run with webhooks.allowPrivate and short
+               webhooks.firstRetryMs and breakerCooldownMs (1 s each,
+               --webhook-first-retry-ms, --webhook-breaker-cooldown-ms) so the
+               retries and the breaker's probe come within the run. The check:
+               every request id of every 202 (the job's requestIds, each the
+               webhook-id of its calls) gets a 2xx at the endpoint within
+               --webhook-settle-timeout s (150) of the load's end; at least one
+               was answered 503 while it was down; every job was accepted.
+               Reported: calls answered 503, the time from the endpoint's return
+               to its first 2xx and until everything was delivered, and the ids
+               delivered more than once (allowed: at least once).
 
 Steady load: --threads threads, keep-alive HTTP (http.client), --rate events/s in
 all, POST /v1/batch (5-20 events), /v1/track, /v1/identify, /v1/page with the
@@ -139,7 +154,7 @@ import connections  # noqa: E402
 WRITE_KEY = "demo-write-key"
 AUTH = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
 ALL_FAULTS = ["kill-tracker", "kill-enricher", "kill-consumers", "kill-pusher", "redis", "kafka", "mongo",
-              "bad-input", "udp-burst", "slow-clients"]
+              "bad-input", "udp-burst", "slow-clients", "webhook-endpoint"]
 SHORT_FAULTS = ["kill-enricher", "bad-input"]
 PUSH_PHASES = {"kill-consumers", "kill-pusher", "kafka", "mongo"}
 IPS = ["81.2.69.160", "216.160.83.56", "89.160.20.112", "2.125.160.216", "67.43.156.1", "175.16.199.1"]
@@ -322,6 +337,8 @@ class PhaseRecord:
         self.udp_expected = collections.Counter()  # outcome -> datagrams sent that should get it
         self.udp_by_category = collections.Counter()
         self.udp_before: dict | None = None       # tracker metrics before the phase
+        # webhook-endpoint: (WebhookEndpoint, PostbackLoad)
+        self.webhooks = None
 
 
 class HelloPool:
@@ -676,6 +693,207 @@ def bad_request(rng: random.Random, run_id: str, category: str):
 # ---- the harness --------------------------------------------------------------------------
 
 
+# -- webhook-endpoint: a partner's endpoint down under load ----------------------------
+
+
+class WebhookEndpoint:
+    """A local partner endpoint for postbacks' webhooks: 204 to every call, or
+    503 (no Retry-After) while `down`; records each webhook-id's calls and the
+    time of its first 2xx."""
+
+    def __init__(self):
+        import http.server
+        endpoint = self
+        self.lock = threading.Lock()
+        self.down = False
+        self.first_ok: dict[str, float] = {}       # webhook-id -> first 2xx answered
+        self.ok_calls = collections.Counter()        # webhook-id -> 2xx answered
+        self.refused_calls = collections.Counter()   # webhook-id -> 503 answered
+        self.without_id = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                wid = self.headers.get("webhook-id")
+                with endpoint.lock:
+                    down = endpoint.down
+                    if wid is None:
+                        endpoint.without_id += 1
+                    elif down:
+                        endpoint.refused_calls[wid] += 1
+                    else:
+                        endpoint.ok_calls[wid] += 1
+                        endpoint.first_ok.setdefault(wid, now())
+                if down:
+                    body = b'{"error":"down for maintenance"}'
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                else:
+                    self.send_response(204)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+            do_POST = do_PUT = do_GET = do_PATCH = do_DELETE = _answer
+
+        self.server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, name="webhook-endpoint", daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class PostbackLoad:
+    """POST /v1/postback jobs of `objects` objects at `rate` webhooks/s to the
+    tracker, each object a webhook to the endpoint; records the request ids
+    of every 202 (the job's requestIds, each a webhook-id)."""
+
+    def __init__(self, port: int, endpoint_port: int, run_id: str, rate: float, objects: int):
+        self.port, self.endpoint_port, self.run_id = port, endpoint_port, run_id
+        self.interval = objects / rate
+        self.objects = objects
+        self.lock = threading.Lock()
+        self.accepted: dict[str, float] = {}   # request id -> 202 time
+        self.jobs = 0
+        self.results = collections.Counter()   # status or error kind
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="postbacks", daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(30)
+
+    def _loop(self):
+        conn = None
+        n = 0
+        next_at = now()
+        while not self.stopping.is_set():
+            delay = next_at - now()
+            if delay > 0:
+                self.stopping.wait(delay)
+            next_at += self.interval
+            job = {"endpoint": {"method": "POST", "url": f"http://{HOST}:{self.endpoint_port}/hooks/{{id}}"},
+                   "data": [{"id": f"{self.run_id}-{n + i}", "order": n + i, "status": "shipped"} for i in range(self.objects)]}
+            n += self.objects
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(HOST, self.port, timeout=15)
+                conn.request("POST", "/v1/postback", json.dumps(job), {"Content-Type": "application/json", "Authorization": AUTH})
+                resp = conn.getresponse()
+                body = resp.read()
+                with self.lock:
+                    self.jobs += 1
+                    self.results[str(resp.status)] += 1
+                    if resp.status == 202:
+                        t = now()
+                        for rid in json.loads(body)["requestIds"]:
+                            self.accepted[rid] = t
+            except (OSError, http.client.HTTPException, ValueError, KeyError) as e:
+                with self.lock:
+                    self.results[type(e).__name__] += 1
+                if conn is not None:
+                    conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+
+
+def webhook_endpoint_fault(chaos, rec: PhaseRecord):
+    """The `webhook-endpoint` fault: postbacks flow to a local endpoint with the
+    event load; the endpoint answers 503 for --webhook-outage seconds, then
+    recovers. Returns what check_webhooks needs."""
+    a, st = chaos.args, chaos.stack
+    endpoint = WebhookEndpoint()
+    load = PostbackLoad(st.ports["tracker"], endpoint.port, f"{chaos.run_id}-wh", a.webhook_rate, a.webhook_job_objects)
+    load.start()
+    try:
+        chaos.pause(a.pre)
+        with endpoint.lock:
+            endpoint.down = True
+        rec.fault_start = now()
+        log(f"{rec.name}: the endpoint answers 503 for {a.webhook_outage:g}s")
+        chaos.pause(a.webhook_outage)
+        with endpoint.lock:
+            endpoint.down = False
+        rec.fault_end = now()
+        log(f"{rec.name}: the endpoint answers 204 again")
+        chaos.pause(a.post)
+    finally:
+        load.stop()
+    rec.fault_detail = {"action": f"postbacks at {a.webhook_rate:g} webhooks/s (jobs of {a.webhook_job_objects}) to a local "
+                                  f"endpoint; it answered 503 for {a.webhook_outage:g}s, then 204 again",
+                        "down_s": round(rec.fault_end - rec.fault_start, 2)}
+    return endpoint, load
+
+
+def check_webhooks(chaos, rec: PhaseRecord, endpoint: WebhookEndpoint, load: PostbackLoad, result: dict):
+    """Every accepted (202) postback request must reach the endpoint with a 2xx
+    once it is back (by distinct webhook-id), within --webhook-settle-timeout."""
+    a = chaos.args
+    t0 = now()
+    with load.lock:
+        accepted = dict(load.accepted)
+    while True:
+        with endpoint.lock:
+            missing = [r for r in accepted if r not in endpoint.first_ok]
+        if not missing or now() - t0 > a.webhook_settle_timeout:
+            break
+        time.sleep(0.2)
+    settle_s = now() - t0
+    with endpoint.lock:
+        first_ok = dict(endpoint.first_ok)
+        ok_calls, refused = dict(endpoint.ok_calls), dict(endpoint.refused_calls)
+        without_id = endpoint.without_id
+    delivered = [r for r in accepted if r in first_ok]
+    after = [first_ok[r] for r in delivered if first_ok[r] >= rec.fault_end]
+    hit = [r for r in accepted if r in refused]
+    metrics = {}
+    try:
+        m = chaos.stack.metrics("consumers")
+        for name in ("beacon_webhooks_delivered_total", "beacon_webhooks_retried_total", "beacon_webhooks_failed_total",
+                     "beacon_webhooks_deferred_total", "beacon_webhooks_enqueued_total", "beacon_webhooks_duplicate_requests_total"):
+            metrics[name] = int(sum(v for k, v in m.items() if k == name or k.startswith(name + "{")))
+    except (StackError, OSError) as e:
+        metrics["error"] = str(e)
+    w = {"jobs": load.jobs, "job_results": dict(load.results), "accepted": len(accepted), "delivered": len(delivered),
+         "lost": len(missing), "lost_sample": missing[:20], "refused_during_outage": len(hit),
+         "calls_503": sum(refused.values()), "calls_2xx": sum(ok_calls.values()),
+         "delivered_more_than_once": sum(1 for r in delivered if ok_calls.get(r, 0) > 1),
+         "unexpected_ids": sum(1 for r in ok_calls if r not in accepted), "calls_without_webhook_id": without_id,
+         # from the endpoint's recovery: the first 2xx, and the last request accepted before it delivered
+         "recovery_s": round(min(after) - rec.fault_end, 2) if after else None,
+         "drained_s": round(max([0.0] + [first_ok[r] - rec.fault_end for r in delivered if accepted[r] < rec.fault_end]), 2),
+         "settle_s": round(settle_s, 2), "worker_metrics": metrics}
+    result["webhooks"] = w
+    if missing:
+        result["problems"].append(f"{len(missing)} of {len(accepted)} accepted postback webhooks never delivered "
+                                  f"(no 2xx by webhook-id {a.webhook_settle_timeout:g}s after the load stopped)")
+    if not accepted:
+        result["problems"].append("no postback job was accepted: the fault tested nothing")
+    elif not hit:
+        result["problems"].append("no webhook reached the endpoint while it was down: the fault tested nothing")
+    refused_jobs = {k: v for k, v in load.results.items() if k != "202"}
+    if refused_jobs:
+        result["problems"].append(f"postback jobs not accepted: {refused_jobs}")
+    result["ok"] = not result["problems"]
+
+
 class Chaos:
     def __init__(self, args):
         self.args = args
@@ -716,7 +934,11 @@ class Chaos:
                                              "BEACON_TRACKER_REQUEST_BODY_TIMEOUT_MS": body_ms})
         self.stack.start_service("enricher", {"BEACON_REDIS_CLAIM_IDLE_MS": a.claim_idle_ms,
                                               "BEACON_REDIS_CLAIM_INTERVAL_MS": min(1000, a.claim_idle_ms)})
-        self.stack.start_service("consumers")
+        # Webhooks to the harness' endpoint on 127.0.0.1, and retries and the
+        # breaker's probe soon enough for webhook-endpoint to recover in the run.
+        self.stack.start_service("consumers", {"BEACON_WEBHOOKS_ALLOW_PRIVATE": "true",
+                                               "BEACON_WEBHOOKS_FIRST_RETRY_MS": a.webhook_first_retry_ms,
+                                               "BEACON_WEBHOOKS_BREAKER_COOLDOWN_MS": a.webhook_breaker_cooldown_ms})
         self.stack.start_service("pusher")
         self.stack.start_service("liveview")
         self.setup["stack_start_s"] = round(now() - t0, 2)
@@ -805,6 +1027,8 @@ class Chaos:
             self.check_udp(rec, before_pids, result)
         if name == "slow-clients":
             self.check_slow_clients(rec, tracker_metrics, before_pids, result)
+        if name == "webhook-endpoint":
+            check_webhooks(self, rec, *rec.webhooks, result)
         self.check_services(result)
         result["metrics"] = self.snapshot_metrics()
         self.phases.append(result)
@@ -885,6 +1109,8 @@ class Chaos:
                                           f"{self.udp_port}, {a.bad_ratio:.0%} corrupted, HTTP load meanwhile"}
         elif name == "slow-clients":
             self.slow_client_flood(rec)
+        elif name == "webhook-endpoint":
+            rec.webhooks = webhook_endpoint_fault(self, rec)
         else:
             raise ValueError(name)
 
@@ -1438,6 +1664,14 @@ class Chaos:
                 claimed = p["metrics"].get("enricher", {}).get("beacon_enricher_entries_claimed_total")
                 extra.append(f"the restarted enricher claimed {int(claimed) if claimed is not None else '?'} entries "
                              f"the killed one left pending")
+            if p["fault"] == "webhook-endpoint" and "webhooks" in p:
+                w = p["webhooks"]
+                fmt_s = lambda v: "-" if v is None else f"{v:.2f}s"  # noqa: E731
+                extra.append(f"webhooks: {w['accepted']} accepted in {w['jobs']} jobs, {w['delivered']} delivered (2xx by "
+                             f"webhook-id), {w['lost']} lost; {w['refused_during_outage']} got a 503 while it was down "
+                             f"({w['calls_503']} calls); {w['delivered_more_than_once']} delivered more than once")
+                extra.append(f"webhooks: first 2xx {fmt_s(w['recovery_s'])} after the endpoint was back, all delivered "
+                             f"after {fmt_s(w['drained_s'])}; worker {w['worker_metrics']}")
             if p["failed_topic_by_consumer"]:
                 extra.append(f"acknowledged events in beacon.events.failed by consumer: {p['failed_topic_by_consumer']}")
             if p["pushes"]["feedback_statuses"]:
@@ -1500,6 +1734,16 @@ def parse_args(argv):
     p.add_argument("--slow-clients", type=int, default=None, help="stalled connections of slow-clients (default 3000, short 300)")
     p.add_argument("--slow-timeouts-ms", default="5000,10000",
                    help="the tracker's request head and body timeouts, for slow-clients to wait less (default 5000,10000)")
+    p.add_argument("--webhook-outage", type=float, default=30.0,
+                   help="seconds webhook-endpoint's endpoint answers 503 (default 30)")
+    p.add_argument("--webhook-rate", type=float, default=100.0, help="postback webhooks/s in webhook-endpoint (default 100)")
+    p.add_argument("--webhook-job-objects", type=int, default=10, help="objects of each postback job (default 10)")
+    p.add_argument("--webhook-first-retry-ms", type=int, default=1000,
+                   help="the consumers' webhooks.firstRetryMs (default 1000)")
+    p.add_argument("--webhook-breaker-cooldown-ms", type=int, default=1000,
+                   help="the consumers' webhooks.breakerCooldownMs (default 1000; it doubles while probes fail)")
+    p.add_argument("--webhook-settle-timeout", type=float, default=150.0,
+                   help="seconds after the load stops for every accepted webhook to be delivered (default 150)")
     a = p.parse_args(argv)
     a.partial = bool(a.faults)
     a.faults = [f.strip() for f in a.faults.split(",") if f.strip()] if a.faults else \

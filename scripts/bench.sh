@@ -6,7 +6,7 @@
 # bench/results/latest.png. Takes about ten minutes after the build.
 #
 # Settings: BENCH_ARGS="--quick" (short runs, to try the harness),
-#   BENCH_ARGS="--only tracker,enricher,e2e,pusher", SKIP_BUILD=1.
+#   BENCH_ARGS="--only tracker,enricher,e2e,pusher,pinger,webhooks", SKIP_BUILD=1.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

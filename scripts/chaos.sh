@@ -2,7 +2,8 @@
 # `make chaos`: install what is missing, build, and run bench/chaos.py: the
 # whole stack of its own on free ports in .chaos/, steady load, and each fault
 # in turn (kill -9 of every service, Redis, Kafka and MongoDB stopped and
-# started, bad input at volume), each checked for lost events. Prints a table
+# started, bad input at volume, a webhook endpoint answering 503 for 30 s),
+# each checked for lost events (and lost webhooks). Prints a table
 # and writes bench/results/chaos-latest.json; exits non-zero when an
 # acknowledged event was lost, a push went missing, a consumer group stayed
 # stuck, a service crashed, a good request was refused, or bad input was not

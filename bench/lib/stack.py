@@ -92,6 +92,8 @@ TOPICS = [
     ("beacon.push.apns", 3),
     ("beacon.push.fcm", 3),
     ("beacon.push.feedback", 1),
+    ("beacon.webhooks", 6),
+    ("beacon.webhooks.failed", 1),
 ]
 SERVICES = ("tracker", "enricher", "consumers", "pusher", "liveview")
 SERVERS = ("redis", "kafka", "mongo")
