@@ -11,7 +11,7 @@ import Synchronization
 /// the delivery log, a batch at a time.
 ///
 /// Claimed requests wait in memory only briefly (a host's queue holds at most
-/// twice its concurrency) and stay in Redis meanwhile, leased: a worker that
+/// twice its concurrency, or a quarter of maxInFlight) and stay in Redis meanwhile, leased: a worker that
 /// dies gives them back when the lease runs out. A host whose breaker is
 /// open, or that asked to wait (429), gets its requests put back in the
 /// schedule for then: nothing is dropped and nothing piles up in memory.
@@ -118,7 +118,10 @@ final class WebhookDispatcher: Service, Sendable {
 
                 var claimedFull = false
                 if !stopping, held < settings.maxInFlight {
-                    let count = min(settings.maxInFlight - held, 500)
+                    // Claim no more than the hosts can start soon: what a busy
+                    // host cannot take goes back to Redis, and each put-back costs
+                    // a round trip (a bench run spent its time doing that).
+                    let count = min(settings.maxInFlight - held, 500, settings.hosts.concurrency * 4)
                     do {
                         let schedule = self.schedule, lease = settings.lease
                         let claimed = try await BlockingWork.run { try schedule.claim(now: nowMs, lease: lease, count: count) }
@@ -136,7 +139,7 @@ final class WebhookDispatcher: Service, Sendable {
                                 if let until = Self.closedUntil(state, now: now) {
                                     changes.append(.reschedule(webhook, at: nowMs + Int64((until - now) * 1000) + Int64.random(in: 0...250)))
                                     metrics.deferred(host: host, reason: state.pausedUntil > now ? "host_paused" : "breaker_open")
-                                } else if state.waitingCount >= settings.hosts.concurrency * 2 {
+                                } else if state.waitingCount >= max(settings.hosts.concurrency * 2, settings.maxInFlight / 4) {
                                     changes.append(.reschedule(webhook, at: nowMs + 1_000 + Int64.random(in: 0...500)))
                                     metrics.deferred(host: host, reason: "host_busy")
                                 } else {
