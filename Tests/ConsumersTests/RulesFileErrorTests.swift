@@ -162,7 +162,7 @@ import Testing
         (action("{webhook: {url: 'https://x.test/', body: {text: '{{oops'}}}"),
          #"rules.yaml: rule "big-order" (#2): actions[0].webhook.body.text: unclosed "{{" in template "{{oops""#),
         (action("{webhook: {url: 'https://x.test/', timeout: 5}}"),
-         #"rules.yaml: rule "big-order" (#2): actions[0].webhook: unknown key "timeout" (expected url, method, headers, body, cap)"#),
+         #"rules.yaml: rule "big-order" (#2): actions[0].webhook: unknown key "timeout" (expected url, method, headers, body, cap, signingKey)"#),
 
         // The file as a whole.
         ("", #"rules.yaml: the file is empty (expected a mapping with a "rules" list)"#),

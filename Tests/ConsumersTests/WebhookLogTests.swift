@@ -22,7 +22,8 @@ import Testing
         try body(log)
     }
 
-    static let t0 = Date(timeIntervalSince1970: 1_764_600_000)  // 2025-12-01T14:40:00Z, whole milliseconds
+    /// An hour ago, in whole seconds: recent, or the TTL index's sweep would delete the test's attempts under it.
+    static let t0 = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 3_600).rounded(.down))
 
     static func attempt(
         _ requestId: String, app: String = "shop", host: String = "hooks.example.com", attempt: Int = 1, outcome: WebhookAttempt.Outcome = .delivered,

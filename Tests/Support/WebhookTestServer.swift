@@ -24,11 +24,13 @@ public final class WebhookTestServer: Sendable {
         public let at: Date
     }
 
-    public let port: Int
+    /// The port the server bound (it asks the kernel for a free one).
+    public var port: Int { state.port.withLock { $0 } ?? 0 }
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     private final class State: Sendable {
         let calls = Mutex<[Call]>([])
         let isDown = Mutex(false)
+        let port = Mutex<Int?>(nil)
     }
 
     private let state = State()
@@ -36,16 +38,13 @@ public final class WebhookTestServer: Sendable {
     private let task: Task<Void, Never>
 
     public static func start() async throws -> WebhookTestServer {
-        let port = FreePort.next()
-        let server = WebhookTestServer(port: port)
-        try await Await.condition("the webhook test server to listen", timeout: .seconds(10)) {
-            (try? await HTTP.get("http://127.0.0.1:\(port)/healthz").status) == 200
-        }
+        let server = WebhookTestServer()
+        // Generous: on a loaded machine (the whole suite in parallel) start-up can take long.
+        try await Await.condition("the webhook test server to listen", timeout: .seconds(60)) { server.port != 0 }
         return server
     }
 
-    private init(port: Int) {
-        self.port = port
+    private init() {
         let state = self.state
         let responder = CallbackResponder<BasicRequestContext> { request, _ in
             let path = request.uri.path
@@ -84,8 +83,8 @@ public final class WebhookTestServer: Sendable {
         var logger = Logger(label: "WebhookTestServer")
         logger.logLevel = .error
         let app = Application(
-            responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "WebhookTestServer"),
-            logger: logger)
+            responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "WebhookTestServer"),
+            onServerRunning: { channel in state.port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         self.group = group
         task = Task { try? await group.run() }
