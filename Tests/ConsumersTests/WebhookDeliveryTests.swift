@@ -79,7 +79,7 @@ struct WebhookDeliveryTests {
     func delivery(_ resolver: any HostResolver, allowPrivate: Bool) -> WebhookDelivery {
         WebhookDelivery(
             clients: clients, resolver: resolver,
-            secrets: try! SigningSecrets([:], key: "k"), timeout: .seconds(2), allowPrivate: allowPrivate, maxResponseBytes: 1_024)
+            secrets: try! SigningSecrets([:], key: "k"), timeout: .seconds(10), allowPrivate: allowPrivate, maxResponseBytes: 1_024)
     }
 
     func request(_ url: String) -> WebhookRequest {
