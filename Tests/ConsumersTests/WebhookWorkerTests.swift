@@ -29,7 +29,7 @@ import Testing
             "BEACON_KAFKA_SESSION_TIMEOUT_MS": "6000", "BEACON_REDIS_URL": try TestEnvironment.redisURL(),
             "BEACON_MONGO_URL": try TestEnvironment.mongoURL(), "BEACON_MONGO_DATABASE": "beacon_\(run)",
             "BEACON_WEBHOOKS_SCHEDULE_KEY": scheduleKey, "BEACON_WEBHOOKS_ALLOW_PRIVATE": "true",
-            "BEACON_WEBHOOKS_FIRST_RETRY_MS": "300", "BEACON_WEBHOOKS_TIMEOUT_MS": "5000",
+            "BEACON_WEBHOOKS_FIRST_RETRY_MS": "300", "BEACON_WEBHOOKS_TIMEOUT_MS": "1000",
             "BEACON_WEBHOOKS_SIGNING_SECRETS_\(app.uppercased())": "whsec_" + Data(Self.secret).base64EncodedString(),
         ]
         for (key, value) in extra { env[key] = value }
