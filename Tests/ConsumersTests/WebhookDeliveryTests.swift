@@ -74,7 +74,7 @@ struct WebhookDeliveryTests {
     }
 
     /// Shut down at the end of each test that calls: AsyncHTTPClient insists.
-    let clients = HostClients(connectTimeout: .milliseconds(500), hostConcurrency: 4)
+    let clients = HostClients(connectTimeout: .seconds(5), hostConcurrency: 4)
 
     func delivery(_ resolver: any HostResolver, allowPrivate: Bool) -> WebhookDelivery {
         WebhookDelivery(

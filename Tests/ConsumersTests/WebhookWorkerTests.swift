@@ -29,7 +29,7 @@ import Testing
             "BEACON_KAFKA_SESSION_TIMEOUT_MS": "6000", "BEACON_REDIS_URL": try TestEnvironment.redisURL(),
             "BEACON_MONGO_URL": try TestEnvironment.mongoURL(), "BEACON_MONGO_DATABASE": "beacon_\(run)",
             "BEACON_WEBHOOKS_SCHEDULE_KEY": scheduleKey, "BEACON_WEBHOOKS_ALLOW_PRIVATE": "true",
-            "BEACON_WEBHOOKS_FIRST_RETRY_MS": "300", "BEACON_WEBHOOKS_TIMEOUT_MS": "1000",
+            "BEACON_WEBHOOKS_FIRST_RETRY_MS": "300", "BEACON_WEBHOOKS_TIMEOUT_MS": "5000",
             "BEACON_WEBHOOKS_SIGNING_SECRETS_\(app.uppercased())": "whsec_" + Data(Self.secret).base64EncodedString(),
         ]
         for (key, value) in extra { env[key] = value }
@@ -65,7 +65,7 @@ import Testing
         let secrets = ["whsec_" + Data(Self.secret).base64EncodedString(), "whsec_" + Data(Self.rotated).base64EncodedString()]
         let worker = try await startWorker(["BEACON_WEBHOOKS_SIGNING_SECRETS_\(app.uppercased())": secrets.joined(separator: ",")])
         try produce([request("signed", url: "\(server.baseURL)/ok/signed")])
-        try await Await.condition("the call", timeout: .seconds(30)) { !server.calls(to: "/ok/signed").isEmpty }
+        try await Await.condition("the call", timeout: .seconds(60)) { !server.calls(to: "/ok/signed").isEmpty }
         let call = try #require(server.calls(to: "/ok/signed").first)
         let id = try #require(call.headers["webhook-id"]), timestamp = try #require(call.headers["webhook-timestamp"])
         #expect(id == "\(run)-signed")
@@ -138,10 +138,10 @@ import Testing
         let first = try await startWorker(["BEACON_WEBHOOKS_FIRST_RETRY_MS": "3000", "BEACON_WEBHOOKS_LEASE_MS": "2000"])
         let requests = (0..<50).map { request("k\($0)", url: "\(server.baseURL)/fail/1/k\($0)") }
         try produce(requests)
-        try await Await.condition("every first call (failing)", timeout: .seconds(30)) { Set(server.calls(under: "/fail/1/").map(\.path)).count == 50 }
+        try await Await.condition("every first call (failing)", timeout: .seconds(90)) { Set(server.calls(under: "/fail/1/").map(\.path)).count == 50 }
         first.kill()
         let second = try await startWorker(["BEACON_WEBHOOKS_FIRST_RETRY_MS": "3000", "BEACON_WEBHOOKS_LEASE_MS": "2000"])
-        try await Await.condition("every request delivered", timeout: .seconds(60)) {
+        try await Await.condition("every request delivered", timeout: .seconds(90)) {
             (0..<50).allSatisfy { server.calls(to: "/fail/1/k\($0)").count >= 2 }
         }
         for index in 0..<50 {

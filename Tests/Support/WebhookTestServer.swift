@@ -11,7 +11,7 @@ import Synchronization
 /// - `/fail/<n>/*`: 500 for the first n calls of that path, then 200;
 /// - `/gone/*`: 410;
 /// - `/limited/*`: 429 with `Retry-After: 2` for the first call, then 200;
-/// - `/slow/*`: 200 after 3 s;
+/// - `/slow/*`: 200 after 12 s, past any call limit the tests set;
 /// - `/endless/*`: 200 with a body that never ends;
 /// - `/redirect/*`: 302 to `/ok/redirected`;
 /// - `/flaky/*`: 503 while `down` is set, else 200.
@@ -67,7 +67,7 @@ public final class WebhookTestServer: Sendable {
             case "limited":
                 return count == 1 ? Response(status: .tooManyRequests, headers: [.retryAfter: "2"]) : Response(status: .ok)
             case "slow":
-                try? await Task.sleep(for: .seconds(3))
+                try? await Task.sleep(for: .seconds(12))
                 return Response(status: .ok)
             case "endless":
                 return Response(status: .ok, body: ResponseBody { writer in
