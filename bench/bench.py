@@ -154,12 +154,25 @@ def row(name: str, value: float, unit: str, ceiling: float | None = None, ceilin
     return r
 
 
+# Events in the stream, not entries: the tracker packs many events into one
+# entry (a field each). Counted in Redis, a page of entries at a time.
+COUNT_EVENTS = """
+local n, start = 0, '-'
+while true do
+  local page = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 10000)
+  if #page == 0 then return n end
+  for i = 1, #page do n = n + #page[i][2] / 2 end
+  start = '(' .. page[#page][1]
+end
+"""
+
+
 def stream_length(stack: Stack) -> int:
-    return resp.command(stack.ports["redis"], "XLEN", STREAM)
+    return int(resp.command(stack.ports["redis"], "EVAL", COUNT_EVENTS, "1", STREAM))
 
 
 def settled_stream_length(stack: Stack) -> int:
-    """XLEN once the tracker's writer has nothing left to write (two equal reads 200 ms apart)."""
+    """The events in the stream once the tracker's writer has nothing left to write (two equal reads 200 ms apart)."""
     last = -1
     while True:
         now = stream_length(stack)
@@ -241,7 +254,7 @@ def udp_sink_ceiling(tool: str, port: int, datagrams: str, seconds: int) -> dict
 
 def udp_tracker_run(stack: Stack, tool: str, port: int, datagrams: str, rate: float, seconds: int) -> dict:
     """One sender run against the tracker's UDP port: what it sent, what the
-    tracker stored (its accepted counter and XLEN, once both stopped moving),
+    tracker stored (its accepted counter and the events in the stream, once both stopped moving),
     the kernel's drops for the socket, and the stored rate from the first
     datagram sent to the last one stored."""
     accepted_metric = 'beacon_tracker_udp_datagrams_total{outcome="accepted"}'

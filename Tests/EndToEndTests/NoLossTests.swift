@@ -22,9 +22,9 @@ import Testing
             return acknowledged
         }
         // Kill it once it is busy: some events through, many still to come.
-        try await Await.condition("the first enricher to have forwarded 3000 events", timeout: .seconds(120)) {
+        try await Await.condition("the first enricher to have enriched 3000 events", timeout: .seconds(120)) {
             let metrics = try await HTTP.get("\(first.baseURL)/metrics").text
-            return PrometheusText.value(metrics, "beacon_enricher_entries_acknowledged_total") >= 3000
+            return PrometheusText.value(metrics, "beacon_enricher_events_enriched_total") >= 3000
         }
         first.kill()
         let second = try await stack.startEnricher(consumer: "second", extra: fastClaim)

@@ -1,3 +1,4 @@
+import BeaconCore
 import BeaconRedis
 import BeaconTestSupport
 import CompressNIO
@@ -10,9 +11,8 @@ import Testing
     let stack = BeaconStack()
 
     func streamEntries(_ redis: RedisConnection) throws -> [[String: Any]] {
-        let reply = try redis.command(["XRANGE", stack.stream, "-", "+"]).checked()
-        return try StreamMessage.parseList(reply).compactMap { message in
-            message.field("e").flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+        try StreamEvents.read(redis, stream: stack.stream).compactMap { event in
+            try? JSONSerialization.jsonObject(with: Data(event)) as? [String: Any]
         }
     }
 
@@ -104,6 +104,54 @@ import Testing
         let metrics = try await HTTP.get("\(tracker.baseURL)/metrics").text
         #expect(PrometheusText.value(metrics, "beacon_tracker_retried_requests_total") == 1)
         #expect(PrometheusText.value(metrics, #"beacon_tracker_requests_rejected_total{reason="origin_not_allowed"}"#) == 1)
+        try await tracker.terminate()
+    }
+
+    /// The writer packs main events into stream entries: a batch goes whole
+    /// into one entry even above `redis.eventsPerEntry`, concurrent requests
+    /// share entries up to it, a lone event keeps the plain `e` shape, and
+    /// every event is there once.
+    @Test func eventsArePackedIntoStreamEntriesUpToTheBound() async throws {
+        let tracker = try await stack.startTracker(extra: ["BEACON_REDIS_EVENTS_PER_ENTRY": "4"])
+        let redis = try RedisConnection(try TestEnvironment.redisURL())
+        defer { _ = try? redis.command(["DEL", stack.stream]) }
+        func entries() throws -> [StreamMessage] {
+            try StreamMessage.parseList(try redis.command(["XRANGE", stack.stream, "-", "+"]).checked())
+        }
+
+        let lone = try await HTTP.postJSON(
+            "\(tracker.baseURL)/v1/track", json: ["userId": "u1", "event": "Lone", "messageId": "\(stack.runId)-lone"],
+            writeKey: BeaconStack.writeKey)
+        #expect(lone.status == 200, "\(lone.text)")
+        let first = try entries()
+        #expect(first.count == 1)
+        #expect(first.first?.fields.map(\.name) == [StreamEntry.eventField])
+
+        let batch = (0..<7).map { ["type": "track", "userId": "u1", "event": "Batched", "messageId": "\(stack.runId)-b\($0)"] }
+        let batched = try await HTTP.postJSON("\(tracker.baseURL)/v1/batch", json: ["batch": batch], writeKey: BeaconStack.writeKey)
+        #expect(batched.status == 200, "\(batched.text)")
+        let second = try entries().dropFirst()
+        #expect(second.count == 1, "a batch of 7 is one entry, though the bound is 4")
+        #expect(second.first?.fields.map(\.name) == Array(repeating: StreamEntry.packedField, count: 7))
+
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    try await HTTP.postJSON(
+                        "\(tracker.baseURL)/v1/track", json: ["userId": "u\(index)", "event": "Many", "messageId": "\(stack.runId)-m\(index)"],
+                        writeKey: BeaconStack.writeKey).status
+                }
+            }
+            for try await status in group { #expect(status == 200) }
+        }
+        let many = try entries().dropFirst(2)
+        #expect(many.allSatisfy { $0.events.count <= 4 }, "\(many.map(\.events.count))")
+        let ids = try StreamEvents.read(redis, stream: stack.stream).compactMap { event in
+            (try? JSONSerialization.jsonObject(with: Data(event)) as? [String: Any])?["messageId"] as? String
+        }
+        let expected = ["\(stack.runId)-lone"] + (0..<7).map { "\(stack.runId)-b\($0)" } + (0..<40).map { "\(stack.runId)-m\($0)" }
+        #expect(ids.count == expected.count)
+        #expect(Set(ids) == Set(expected))
         try await tracker.terminate()
     }
 

@@ -19,7 +19,7 @@ import Testing
         let queue = EventQueue<WriteRequest>(capacity: 100)
         let writer = StreamWriter(
             settings: .init(redisURL: try RedisURL("redis://127.0.0.1:1"), stream: "s", overflowStream: "s:overflow", maxStreamLength: 10,
-                            maxPipelineEvents: 10, connectTimeout: .milliseconds(100)),
+                            maxPipelineEvents: 10, eventsPerEntry: 100, connectTimeout: .milliseconds(100)),
             queue: queue, context: context, metrics: metrics)
         let intake = EventIntake(
             writeKeys: try WriteKeys(entries: ["key1:shop"]),

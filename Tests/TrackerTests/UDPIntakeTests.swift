@@ -43,9 +43,8 @@ import Testing
     static func counted(_ metrics: String) -> Int { outcomes.reduce(0) { $0 + datagrams(metrics, $1) } }
 
     func streamEntries(_ redis: RedisConnection) throws -> [[String: Any]] {
-        let reply = try redis.command(["XRANGE", stack.stream, "-", "+"]).checked()
-        return try StreamMessage.parseList(reply).compactMap { message in
-            message.field("e").flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+        try StreamEvents.read(redis, stream: stack.stream).compactMap { event in
+            try? JSONSerialization.jsonObject(with: Data(event)) as? [String: Any]
         }
     }
 
@@ -157,7 +156,7 @@ import Testing
         }
         print("udp flood: \(sent) sent, \(last.accepted) accepted, \(last.unavailable) refused (buffer full), \(last.drops) dropped by the kernel")
         #expect(Self.counted(try await metrics(tracker)) == last.accepted + last.unavailable)
-        #expect(try redis.command(["XLEN", stack.stream]).checked().integer == Int64(last.accepted))
+        #expect(try StreamEvents.count(redis, stream: stack.stream) == last.accepted)
         try await tracker.terminate()
     }
 }

@@ -22,10 +22,14 @@ public struct TrackerSettings: ServiceSettings {
     static let redisURL = Setting<String>("redis.url", default: "redis://127.0.0.1:6379", "the tracker's Redis (redis://[:password@]host:port[/db])")
     static let stream = Setting<String>("redis.stream", default: StreamEntry.defaultStream, "the stream events are written to", check: SettingCheck.notEmpty)
     static let maxStreamLength = Setting<Int>(
-        "redis.maxStreamLength", default: 5_000_000, "backlog (events not yet moved to Kafka) at which intake answers 503",
+        "redis.maxStreamLength", default: 5_000_000, "backlog (stream entries not yet moved to Kafka, each up to redis.eventsPerEntry events) at which intake answers 503",
         check: SettingCheck.positive)
     static let pipelineEvents = Setting<Int>(
         "redis.pipelineEvents", default: 1_000, "events sent to Redis in one pipelined round trip at most", check: SettingCheck.positive)
+    static let eventsPerEntry = Setting<Int>(
+        "redis.eventsPerEntry", default: 100,
+        "events packed into one stream entry at most, across requests (a request's events are never split; 1: an entry per event)",
+        check: SettingCheck.positive)
     static let redisTimeoutMs = Setting<Int>("redis.timeoutMs", default: 2_000, "Redis connect, read and write timeout", check: SettingCheck.positive)
     static let allowedOrigins = Setting<[String]>(
         "cors.<app>.allowedOrigins", default: ["*"],
@@ -101,7 +105,7 @@ public struct TrackerSettings: ServiceSettings {
 
     public static let settings: [any SettingDescription] = HTTPSettings.settings(port: port) + [
         writeKeys, trustedProxies, maxEventBytes, maxRequestBytes, maxBatchEvents, bufferEvents, ackTimeoutMs,
-        redisURL, stream, maxStreamLength, pipelineEvents, redisTimeoutMs, allowedOrigins, allowCredentials, corsMaxAge,
+        redisURL, stream, maxStreamLength, pipelineEvents, eventsPerEntry, redisTimeoutMs, allowedOrigins, allowCredentials, corsMaxAge,
         overflowStream, appRate, appBurst, userRate, userBurst, trackedUsers, udpPort, udpReceiveBufferBytes, drain,
     ] + connectionSettings + mailSettings + PostbackSettings.settings
 
@@ -133,7 +137,7 @@ public struct TrackerSettings: ServiceSettings {
         writer = StreamWriter.Settings(
             redisURL: try RedisURL(setting: Self.redisURL, in: reader), stream: try reader(Self.stream), overflowStream: try reader(Self.overflowStream),
             maxStreamLength: try reader(Self.maxStreamLength), maxPipelineEvents: try reader(Self.pipelineEvents),
-            connectTimeout: try reader(Self.redisTimeoutMs).milliseconds)
+            eventsPerEntry: try reader(Self.eventsPerEntry), connectTimeout: try reader(Self.redisTimeoutMs).milliseconds)
         var origins: [String: [String]] = [:]
         for app in writeKeys.appNames {
             origins[app] = try reader(Self.allowedOrigins.forApp(app))

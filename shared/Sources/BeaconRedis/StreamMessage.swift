@@ -1,3 +1,5 @@
+import BeaconCore
+
 /// One entry of a Redis Stream as XREADGROUP or XAUTOCLAIM return it.
 public struct StreamMessage: Sendable, Equatable {
     public let id: String
@@ -5,6 +7,12 @@ public struct StreamMessage: Sendable, Equatable {
 
     public func field(_ name: String) -> [UInt8]? {
         fields.first(where: { $0.name == name })?.value
+    }
+
+    /// The events of an entry of the tracker's events stream, in order: its
+    /// one `StreamEntry.eventField`, or every `StreamEntry.packedField`.
+    public var events: [[UInt8]] {
+        fields.compactMap { $0.name == StreamEntry.eventField || $0.name == StreamEntry.packedField ? $0.value : nil }
     }
 
     public static func == (lhs: StreamMessage, rhs: StreamMessage) -> Bool {

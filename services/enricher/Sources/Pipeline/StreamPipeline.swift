@@ -38,6 +38,9 @@ struct StreamPipeline: BlockingLoop {
         let clock = MonotonicSeconds()
         /// Set by a paced step that found no token: how long to wait.
         var paceWait: Duration?
+        /// Events an entry held in the last read: entries are packed, so a
+        /// read asks for no more than the room left for events in flight.
+        var eventsPerEntry = 1
     }
 
     let name: String
@@ -134,6 +137,8 @@ struct StreamPipeline: BlockingLoop {
             }
             count = available
         }
+        let room = max(1, (settings.maxInFlight - state.forwarder.inFlight) / state.eventsPerEntry)
+        count = min(count ?? room, room)
         // Block on Redis only when nothing waits for a Kafka confirmation.
         let messages = try state.source.read(block: state.forwarder.inFlight == 0, count: count)
         _ = state.pace?.take(messages.count, now: now)
@@ -144,28 +149,50 @@ struct StreamPipeline: BlockingLoop {
             }
             return
         }
-        try forward(messages, with: &state.forwarder)
+        let events = try forward(messages, with: &state.forwarder)
+        state.eventsPerEntry = max(1, (events + messages.count - 1) / messages.count)
     }
 
-    private func forward(_ messages: [StreamMessage], with forwarder: inout EventForwarder) throws(KafkaError) {
+    /// Produces the entries' events; how many there were.
+    @discardableResult
+    private func forward(_ messages: [StreamMessage], with forwarder: inout EventForwarder) throws(KafkaError) -> Int {
         let started = ContinuousClock.now
         let verbatim: VerbatimForwarding? = if case .verbatim(let keyField) = settings.mode { VerbatimForwarding(keyField: keyField) } else { nil }
+        var outgoing: [OutgoingMessage] = []
+        var events = 0
         for message in messages {
-            let entry = message.field(StreamEntry.eventField)
-            switch verbatim?.process(entry) ?? enricher.process(entry) {
-            case .enriched(let key, let value):
-                try forwarder.send(entryId: message.id, message: OutgoingMessage(topic: settings.topic, key: key, value: value))
-                if verbatim == nil { metrics.enriched.increment() } else { metrics.forwarded.increment() }
-            case .invalid(let key, let value, let reason):
-                try forwarder.send(entryId: message.id, message: OutgoingMessage(topic: settings.invalidTopic, key: key, value: value))
-                if verbatim == nil { metrics.invalid.increment() } else { metrics.forwardedInvalid.increment() }
-                if logger.logLevel <= .debug {
-                    let messageId = (try? JSONParser.parse(value))?["messageId"]?.stringValue ?? "-"
-                    logger.debug("invalid event", metadata: ["reason": "\(reason)", "entry": "\(message.id)", "messageId": "\(messageId)"])
+            outgoing.removeAll(keepingCapacity: true)
+            if let verbatim {
+                outgoing.append(outgoingMessage(verbatim.process(message.field(StreamEntry.eventField)), entry: message.id, verbatim: true))
+            } else {
+                // An entry holds one event or many (packed by the tracker);
+                // one without any is parked as invalid, as before.
+                let entryEvents = message.events
+                if entryEvents.isEmpty { outgoing.append(outgoingMessage(enricher.process(nil), entry: message.id, verbatim: false)) }
+                for event in entryEvents {
+                    outgoing.append(outgoingMessage(enricher.process(event), entry: message.id, verbatim: false))
                 }
             }
+            try forwarder.send(entryId: message.id, messages: outgoing)
+            events += outgoing.count
         }
         metrics.batchDuration.recordElapsed(since: started)
+        return events
+    }
+
+    private func outgoingMessage(_ result: EnrichmentResult, entry: String, verbatim: Bool) -> OutgoingMessage {
+        switch result {
+        case .enriched(let key, let value):
+            if verbatim { metrics.forwarded.increment() } else { metrics.enriched.increment() }
+            return OutgoingMessage(topic: settings.topic, key: key, value: value)
+        case .invalid(let key, let value, let reason):
+            if verbatim { metrics.forwardedInvalid.increment() } else { metrics.invalid.increment() }
+            if logger.logLevel <= .debug {
+                let messageId = (try? JSONParser.parse(value))?["messageId"]?.stringValue ?? "-"
+                logger.debug("invalid event", metadata: ["reason": "\(reason)", "entry": "\(entry)", "messageId": "\(messageId)"])
+            }
+            return OutgoingMessage(topic: settings.invalidTopic, key: key, value: value)
+        }
     }
 
     private func acknowledge(_ ids: [String], from source: StreamSource) throws(RedisError) {

@@ -7,8 +7,9 @@ import Logging
 /// Drains the event queue into Redis Streams on a loop thread (events into
 /// the events stream or its overflow stream, and requests that name a stream
 /// of their own, such as mail registrations, into that one): many
-/// requests' entries go out as one pipeline of XADDs (plus an XLEN to watch
-/// the backlog), and each request is told its outcome once Redis answered.
+/// requests' events go out as one pipeline, packed many to an entry (plus an
+/// XLEN to watch the backlog), and each request is told its outcome once
+/// Redis answered.
 /// While Redis is down the writer keeps retrying, and requests that waited
 /// past their deadline are answered 503 (the client retries; nothing that got
 /// a 2xx is ever dropped).
@@ -21,6 +22,8 @@ final class StreamWriter: BlockingLoop {
         /// Backlog at which the tracker refuses new events (enricher or Kafka down).
         var maxStreamLength: Int
         var maxPipelineEvents: Int
+        /// Main events packed into one stream entry at most (one request's are never split).
+        var eventsPerEntry: Int
         var connectTimeout: Duration
     }
 
@@ -115,38 +118,77 @@ final class StreamWriter: BlockingLoop {
         }
     }
 
-    /// One round trip: every event's XADD, then XLEN; the outcome per request.
+    /// One round trip, then the outcome per request. The main events of
+    /// the batch's requests go packed, up to `eventsPerEntry` to an entry
+    /// (a request's events are never split, so one larger than that is an
+    /// entry of its own): one XADD for many events is what lets Redis keep
+    /// up. Overflow events go one to an entry, as the enricher paces that
+    /// stream by entries; a request's own stream (mail registrations,
+    /// webhooks) gets an entry per event, keyed apart by the enricher. Then
+    /// XLEN for the backlog.
     private func pipeline(_ batch: [WriteRequest], on redis: RedisConnection) throws(RedisError) -> ([WriteRequest.Outcome], Int64) {
         let stream = Array(settings.stream.utf8)
         let overflow = Array(settings.overflowStream.utf8)
-        let xadd = Array("XADD".utf8), star = Array("*".utf8), field = Array(StreamEntry.eventField.utf8)
-        for request in batch {
+        let xadd = Array("XADD".utf8), star = Array("*".utf8)
+        let single = Array(StreamEntry.eventField.utf8), packed = Array(StreamEntry.packedField.utf8)
+        // Per request: the reply of its packed entry, and its own replies (contiguous).
+        var entryReply = [Int](repeating: -1, count: batch.count)
+        var ownReplies = [Range<Int>](repeating: 0..<0, count: batch.count)
+        var replies = 0
+        var entry: [[UInt8]] = []
+        var entryRequests: [Int] = []
+        var entryEvents = 0
+        func closeEntry() throws(RedisError) {
+            guard entryEvents > 0 else { return }
+            if entryEvents == 1 { entry[3] = single }  // one event: the plain shape
+            try redis.append(entry)
+            for index in entryRequests { entryReply[index] = replies }
+            replies += 1
+            entry.removeAll(keepingCapacity: true)
+            entryRequests.removeAll(keepingCapacity: true)
+            entryEvents = 0
+        }
+        for (index, request) in batch.enumerated() {
+            let first = replies
             if let named = request.stream {
-                // A stream of its own (mail registrations): every entry goes there.
                 let target = Array(named.utf8)
                 for event in request.events.main + request.events.overflow {
-                    try redis.append([xadd, target, star, field, event])
+                    try redis.append([xadd, target, star, single, event])
+                    replies += 1
                 }
+                ownReplies[index] = first..<replies
                 continue
             }
-            for event in request.events.main {
-                try redis.append([xadd, stream, star, field, event])
-            }
             for event in request.events.overflow {
-                try redis.append([xadd, overflow, star, field, event])
+                try redis.append([xadd, overflow, star, single, event])
+                replies += 1
             }
+            ownReplies[index] = first..<replies
+            let events = request.events.main
+            guard !events.isEmpty else { continue }
+            if entryEvents > 0, entryEvents + events.count > settings.eventsPerEntry { try closeEntry() }
+            if entryEvents == 0 { entry.append(contentsOf: [xadd, stream, star]) }
+            for event in events {
+                entry.append(packed)
+                entry.append(event)
+            }
+            entryEvents += events.count
+            entryRequests.append(index)
         }
+        try closeEntry()
         try redis.append(["XLEN", settings.stream])
+        var refused: [Int: String] = [:]
+        for reply in 0..<replies {
+            if case .error(let message) = try redis.readReply() { refused[reply] = message }
+        }
+        let length = try redis.readReply().integer ?? 0
         var outcomes: [WriteRequest.Outcome] = []
         outcomes.reserveCapacity(batch.count)
-        for request in batch {
-            var outcome = WriteRequest.Outcome.stored
-            for _ in 0..<request.weight {
-                if case .error(let message) = try redis.readReply() { outcome = .unavailable(message) }
-            }
-            outcomes.append(outcome)
+        for index in batch.indices {
+            let mine = ownReplies[index].lazy.compactMap { refused[$0] }.first ?? (entryReply[index] >= 0 ? refused[entryReply[index]] : nil)
+            outcomes.append(mine.map { .unavailable($0) } ?? .stored)
         }
-        return (outcomes, try redis.readReply().integer ?? 0)
+        return (outcomes, length)
     }
 
     private func answer(_ request: WriteRequest, _ outcome: WriteRequest.Outcome) {
