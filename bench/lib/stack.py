@@ -636,6 +636,12 @@ class Stack:
         ld = os.environ.get("LD_LIBRARY_PATH")
         env = {k: v for k, v in os.environ.items() if not k.startswith("BEACON_")}
         env.update(base)
+        # For A/B runs of one build: BENCH_SERVICE_ENV="tracker:BEACON_REDIS_EVENTS_PER_ENTRY=1 enricher:KEY=VALUE".
+        for item in os.environ.get("BENCH_SERVICE_ENV", "").split():
+            service, _, pair = item.partition(":")
+            key, _, value = pair.partition("=")
+            if service == name and key:
+                env[key] = value
         env["LD_LIBRARY_PATH"] = f"{lib}:{ld}" if ld else lib
         env["BEACON_HTTP_PORT"] = str(self.ports[name])
         env["BEACON_HTTP_HOST"] = HOST
