@@ -14,6 +14,24 @@ import Testing
 @Suite(.timeLimit(.minutes(2))) struct StreamPipelineTests {
     let run = UUID().uuidString.lowercased().prefix(8).description
 
+    /// A pipeline over `stream` (group `<name>-<run>`, pages of 8) into the two topics, with its own sender.
+    func makePipeline(
+        name: String, brokers: String, redisURL: RedisURL, stream: String, topic: String, invalidTopic: String
+    ) throws -> (StreamPipeline, KafkaSender) {
+        let logger = Logger(label: "test")
+        let sender = try KafkaSender(config: KafkaProducerConfig(brokers: brokers), name: name, drainTimeout: .seconds(5), logger: logger)
+        let database = try GeoIPDatabase(path: try TestEnvironment.geoipDatabase())
+        let pipeline = StreamPipeline(
+            name: name, source: StreamSource.Settings(
+                url: redisURL, stream: stream, group: "\(name)-\(run)", consumer: "c1", readCount: 8, blockMs: 10, claimIdleMs: 60_000,
+                timeout: .seconds(2)),
+            sender: sender,
+            enricher: EventEnricher(geo: GeoEnrichment(database: database, cacheSize: 10), device: DeviceEnrichment(parser: try UserAgentParser(), cacheSize: 10)),
+            settings: .init(topic: topic, invalidTopic: invalidTopic, maxInFlight: 1_000, claimInterval: .seconds(60)),
+            metrics: EnricherMetrics(), context: ServiceContext(name: "enricher", logger: logger))
+        return (pipeline, sender)
+    }
+
     @Test func stepsMoveEntriesToKafkaAndAcknowledgeThemOnlyAfterDelivery() async throws {
         let brokers = try TestEnvironment.kafkaBrokers()
         let topic = "step.events.\(run)", invalidTopic = "step.invalid.\(run)", stream = "step:\(run)"
@@ -34,17 +52,7 @@ import Testing
             }
         }
 
-        let logger = Logger(label: "test")
-        let sender = try KafkaSender(config: KafkaProducerConfig(brokers: brokers), name: "step", drainTimeout: .seconds(5), logger: logger)
-        let database = try GeoIPDatabase(path: try TestEnvironment.geoipDatabase())
-        let pipeline = StreamPipeline(
-            name: "step", source: StreamSource.Settings(
-                url: redisURL, stream: stream, group: "step-\(run)", consumer: "c1", readCount: 8, blockMs: 10, claimIdleMs: 60_000,
-                timeout: .seconds(2)),
-            sender: sender,
-            enricher: EventEnricher(geo: GeoEnrichment(database: database, cacheSize: 10), device: DeviceEnrichment(parser: try UserAgentParser(), cacheSize: 10)),
-            settings: .init(topic: topic, invalidTopic: invalidTopic, maxInFlight: 1_000, claimInterval: .seconds(60)),
-            metrics: EnricherMetrics(), context: ServiceContext(name: "enricher", logger: logger))
+        let (pipeline, sender) = try makePipeline(name: "step", brokers: brokers, redisURL: redisURL, stream: stream, topic: topic, invalidTopic: invalidTopic)
         var state = pipeline.makeState()
 
         // One step reads one page (8 entries) and produces it; nothing is acknowledged before Kafka says so.
@@ -102,17 +110,7 @@ import Testing
             }
         }
 
-        let logger = Logger(label: "test")
-        let sender = try KafkaSender(config: KafkaProducerConfig(brokers: brokers), name: "packed", drainTimeout: .seconds(5), logger: logger)
-        let database = try GeoIPDatabase(path: try TestEnvironment.geoipDatabase())
-        let pipeline = StreamPipeline(
-            name: "packed", source: StreamSource.Settings(
-                url: redisURL, stream: stream, group: "packed-\(run)", consumer: "c1", readCount: 8, blockMs: 10, claimIdleMs: 60_000,
-                timeout: .seconds(2)),
-            sender: sender,
-            enricher: EventEnricher(geo: GeoEnrichment(database: database, cacheSize: 10), device: DeviceEnrichment(parser: try UserAgentParser(), cacheSize: 10)),
-            settings: .init(topic: topic, invalidTopic: invalidTopic, maxInFlight: 1_000, claimInterval: .seconds(60)),
-            metrics: EnricherMetrics(), context: ServiceContext(name: "enricher", logger: logger))
+        let (pipeline, sender) = try makePipeline(name: "packed", brokers: brokers, redisURL: redisURL, stream: stream, topic: topic, invalidTopic: invalidTopic)
         var state = pipeline.makeState()
 
         try pipeline.step(&state)
