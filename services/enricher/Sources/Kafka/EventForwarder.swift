@@ -55,10 +55,6 @@ struct EventForwarder {
         pendingEntries[entryId] = sent
     }
 
-    mutating func send(entryId: String, message: OutgoingMessage) throws(KafkaError) {
-        try send(entryId: entryId, messages: [message])
-    }
-
     private func enqueue(_ message: OutgoingMessage, token: UInt64) throws(KafkaError) {
         while true {
             do {
