@@ -216,7 +216,7 @@ import Testing
         // Scaled up: the group splits the partitions, and every mailbox is
         // watched by exactly one of the two.
         let second = try await stack.startPinger("pinger-2")
-        try await Await.condition("the sessions to be shared", timeout: .seconds(60)) {
+        try await awaitShowingRebalances("the sessions to be shared", [first, second]) {
             let a = try await PingerStack.metric(first, Self.idle), b = try await PingerStack.metric(second, Self.idle)
             return a + b == 6 && a > 0 && b > 0
         }
@@ -229,7 +229,7 @@ import Testing
 
         // Scaled down: pinger-1 takes every mailbox back.
         try await second.terminate()
-        try await Await.condition("pinger-1 to watch all six again", timeout: .seconds(60)) {
+        try await awaitShowingRebalances("pinger-1 to watch all six again", [first, second]) {
             try await PingerStack.metric(first, Self.idle) == 6
         }
         for user in users {
@@ -247,6 +247,25 @@ import Testing
     }
 
     // MARK: Helpers
+
+    /// Awaits a condition on a group of pingers; on a timeout the failure
+    /// carries each one's assignments and session changes, since a CI run
+    /// keeps nothing else of them.
+    func awaitShowingRebalances(
+        _ what: String, _ pingers: [ServiceProcess], timeout: Duration = .seconds(60), _ check: () async throws -> Bool
+    ) async throws {
+        do {
+            try await Await.condition(what, timeout: timeout, check)
+        } catch let timedOut as Await.TimedOut {
+            for pinger in pingers {
+                let words = ["partitions", "session", "registration", "ready", "rebalance", "reconnect"]
+                let lines = pinger.logLines(containing: "").filter { line in words.contains { line.contains($0) } }
+                let idle = (try? await PingerStack.metric(pinger, Self.idle)) ?? -1
+                Issue.record("\(pinger.name), \(idle) idle sessions:\n\(lines.suffix(60).joined(separator: "\n"))")
+            }
+            throw timedOut
+        }
+    }
 
     /// Nothing logged at error level: bad input and lost connections are warnings at most.
     func expectCleanLogs(_ processes: [ServiceProcess]) {

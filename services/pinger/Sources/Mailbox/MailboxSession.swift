@@ -98,6 +98,10 @@ final class MailboxSession: Sendable {
         state.withLock { $0.task }?.cancel()
     }
 
+    /// Cancelled and logging out: a new session for its registration has to
+    /// wait until it has ended.
+    var isEnding: Bool { state.withLock { $0.task?.isCancelled ?? false } }
+
     /// Waits until the session has ended.
     func finished() async {
         await state.withLock { $0.task }?.value

@@ -19,6 +19,11 @@ final class SessionSupervisor: Service, Sendable {
         /// Registrations stopped lately, so that a partition load that read
         /// them just before the stop does not start them again.
         var stopped: [String: Date] = [:]
+        /// Registrations asked to start while their previous session was
+        /// still logging out (a partition revoked and given back in one
+        /// rebalance): started once that session has ended, so that one
+        /// mailbox never has two sessions and none is left unwatched.
+        var restarts: [String: StoredRegistration] = [:]
         var shuttingDown = false
     }
 
@@ -54,6 +59,7 @@ final class SessionSupervisor: Service, Sendable {
         let ending: [MailboxSession] = state.withLock { state in
             state.owned.subtract(revoked)
             state.waiting.removeAll { revoked.contains($0.partition) }
+            state.restarts = state.restarts.filter { !revoked.contains($0.value.partition) }
             return state.sessions.values.filter { revoked.contains($0.partition) }
         }
         for session in ending { session.cancel() }
@@ -68,8 +74,12 @@ final class SessionSupervisor: Service, Sendable {
     func start(_ stored: StoredRegistration, loaded: Bool) {
         guard stored.expiresAt > Date() else { return }
         let session: MailboxSession? = state.withLock { state in
-            guard !state.shuttingDown, state.owned.contains(stored.partition), state.sessions[stored.id] == nil else { return nil }
+            guard !state.shuttingDown, state.owned.contains(stored.partition) else { return nil }
             if loaded, state.stopped[stored.id] != nil { return nil }
+            if let running = state.sessions[stored.id] {
+                if running.isEnding { state.restarts[stored.id] = stored }
+                return nil
+            }
             if !loaded { state.stopped[stored.id] = nil }
             guard state.sessions.count < maxSessions else {
                 if !state.waiting.contains(where: { $0.id == stored.id }) {
@@ -89,6 +99,7 @@ final class SessionSupervisor: Service, Sendable {
     func stop(_ id: String) {
         let session: MailboxSession? = state.withLock { state in
             state.stopped[id] = Date()
+            state.restarts[id] = nil
             if let index = state.waiting.firstIndex(where: { $0.id == id }) {
                 state.waiting.remove(at: index)
                 context.metrics.session(from: .waiting, to: nil)
@@ -111,10 +122,19 @@ final class SessionSupervisor: Service, Sendable {
     }
 
     /// A session ended: forget it, forget the registration when it is over
-    /// for good, and start the next one waiting.
+    /// for good, start it again if its partition came back meanwhile, and
+    /// start the next one waiting.
     private func ended(_ session: MailboxSession, _ end: MailboxSession.End) {
-        let next: MailboxSession? = state.withLock { state in
+        let again: StoredRegistration? = state.withLock { state in
             if state.sessions[session.id] === session { state.sessions[session.id] = nil }
+            guard end == .stopped, var again = state.restarts.removeValue(forKey: session.id) else { return nil }
+            // The ended session pushed up to its own watermark, which may be
+            // newer than what the partition load read.
+            if let watermark = session.watermark { again.watermark = watermark }
+            return again
+        }
+        if let again { start(again, loaded: true) }
+        let next: MailboxSession? = state.withLock { state in
             let cutoff = Date().addingTimeInterval(-3600)
             state.stopped = state.stopped.filter { $0.value > cutoff }
             guard !state.shuttingDown, state.sessions.count < maxSessions, !state.waiting.isEmpty else { return nil }
@@ -151,6 +171,7 @@ final class SessionSupervisor: Service, Sendable {
             state.shuttingDown = true
             for _ in state.waiting { context.metrics.session(from: .waiting, to: nil) }
             state.waiting.removeAll()
+            state.restarts.removeAll()
             return Array(state.sessions.values)
         }
         guard !sessions.isEmpty else { return }
