@@ -216,15 +216,22 @@ import Testing
         let consumers = try await startConsumers(only: "counters")
         var events = (0..<4).map { event("Signed Up", user: "u\($0)", id: "c\($0)") }
         events.append(event("Order Completed", user: "u9", id: "c9", properties: ["total": 5]))
+        // A group call whose traits carry a name is counted as a group.
+        var group = event("", user: "u8", id: "c8", type: "group").objectValue ?? [:]
+        group["event"] = nil
+        group["name"] = "Acme Inc"
+        events.append(.object(group))
         events.append(events[0])  // a redelivered duplicate is not counted twice
         try produce(events)
-        try await Await.condition("/stats to count five events", timeout: .seconds(60)) {
+        try await Await.condition("/stats to count six events", timeout: .seconds(60)) {
             let stats = try await HTTP.get("\(consumers.baseURL)/stats?app=\(app)", headers: admin)
-            return ((try? stats.json())?["totals"] as? [String: Any])?["total"] as? Int == 5
+            return ((try? stats.json())?["totals"] as? [String: Any])?["total"] as? Int == 6
         }
         let totals = try #require(try await HTTP.get("\(consumers.baseURL)/stats?app=\(app)", headers: admin).json()["totals"] as? [String: Any])
-        #expect((totals["events"] as? [String: Any])?["Signed Up"] as? Int == 4)
-        #expect((totals["countries"] as? [String: Any])?["DE"] as? Int == 5)
+        let byName = try #require(totals["events"] as? [String: Any])
+        #expect(byName["Signed Up"] as? Int == 4 && byName["Order Completed"] as? Int == 1, "\(byName)")
+        #expect(byName["group"] as? Int == 1 && byName["Acme Inc"] == nil, "\(byName)")
+        #expect((totals["countries"] as? [String: Any])?["DE"] as? Int == 6)
         let missingApp = try await HTTP.get("\(consumers.baseURL)/stats", headers: admin)
         #expect(missingApp.status == 400)
         #expect(try await HTTP.get("\(consumers.baseURL)/stats?app=x&from=yesterday", headers: admin).status == 400)

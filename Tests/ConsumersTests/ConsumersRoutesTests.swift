@@ -44,12 +44,46 @@ import Testing
         try await application(redis: TestEnvironment.redisURL()).test(.router) { client in
             for (query, reason) in [
                 ("", "app is required"), ("?app=x&from=yesterday", "neither an ISO-8601 time nor epoch seconds"),
-                ("?app=x&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from must not be after to"),
-                ("?app=x&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", "minutes per query"),
+                ("?app=x&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from must be before to"),
+                ("?app=x&from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from must be before to"),
+                ("?app=x&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", "minutes (7 days) per query"),
+                ("?app=x&from=2026-01-01T00:00:00Z&to=2026-01-08T00:01:00Z", "minutes (7 days) per query"),
             ] {
                 try await client.execute(uri: "/stats\(query)", method: .get, headers: admin) { response in
                     #expect(response.status == .badRequest, "\(query)")
                     #expect(String(buffer: response.body).contains(reason), "\(query): \(String(buffer: response.body))")
+                }
+            }
+        }
+    }
+
+    /// Minute buckets from `from`'s minute up to `to`, without a minute that
+    /// starts at `to`; the default is the 60 minutes up to the current one.
+    @Test func statsSpansTheMinutesUpToTo() async throws {
+        let redis = try RedisClient(url: RedisURL(TestEnvironment.redisURL()))
+        let range = "stats-range-\(UUID().uuidString.prefix(8))"
+        let tenOClock = MinuteBucket.minute(of: try #require(Timestamp.parse("2026-11-22T10:00:00Z")))
+        // One event in each minute from 09:59 to 11:00, both ends just outside 10:00-11:00.
+        _ = try redis.pipeline((tenOClock - 1...tenOClock + 60).map { ["HINCRBY", MinuteBucket.key(app: range, minute: $0), "total", "1"] })
+        // The last 61 minutes and the next one: 60 of them are in the default
+        // range whether or not the minute turns before the query.
+        let now = MinuteBucket.minute(of: Date())
+        _ = try redis.pipeline((now - 60...now + 1).map { ["HINCRBY", MinuteBucket.key(app: range, minute: $0), "total", "1"] })
+        try await application(redis: TestEnvironment.redisURL()).test(.router) { client in
+            for (query, total, from, to) in [
+                ("&from=2026-11-22T10:00:00Z&to=2026-11-22T11:00:00Z", 60, "2026-11-22T10:00:00.000Z", "2026-11-22T11:00:00.000Z"),
+                ("&from=2026-11-22T10:00:30Z&to=2026-11-22T10:59:30Z", 60, "2026-11-22T10:00:00.000Z", "2026-11-22T11:00:00.000Z"),
+                ("&from=2026-11-22T10:00:00Z&to=2026-11-22T10:00:01Z", 1, "2026-11-22T10:00:00.000Z", "2026-11-22T10:01:00.000Z"),
+                ("&from=2026-11-15T11:00:00Z&to=2026-11-22T11:00:00Z", 61, "2026-11-15T11:00:00.000Z", "2026-11-22T11:00:00.000Z"),
+                ("", 60, nil, nil),
+            ] as [(String, Int, String?, String?)] {
+                try await client.execute(uri: "/stats?app=\(range)\(query)", method: .get, headers: admin) { response in
+                    #expect(response.status == .ok, "\(query): \(String(buffer: response.body))")
+                    let body = try JSONParser.parse(response.body.readableBytesView)
+                    #expect(body["totals"]?["total"] == .integer(Int64(total)), "\(query)")
+                    if let from, let to {
+                        #expect(body["from"]?.stringValue == from && body["to"]?.stringValue == to, "\(query)")
+                    }
                 }
             }
         }

@@ -5,6 +5,30 @@ import Testing
 /// The live view in a real (headless) browser: an event sent to the tracker
 /// shows on the page.
 @Suite(.serialized) struct LiveViewBrowserTests {
+    /// What a client without the token gets, and that each refusal is counted
+    /// once (a plain GET of /ws with the token is refused but not counted).
+    @Test func refusedRequestsAndUpgradesAreCounted() async throws {
+        let stack = BeaconStack()
+        let token = "token-\(stack.runId)"
+        let liveview = try await stack.startLiveView(token: token)
+        func upgrade(_ query: String) throws -> RawConnection.Response {
+            let connection = try RawConnection(port: liveview.port)
+            try connection.send(
+                "GET /ws\(query) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            return try connection.readResponse()
+        }
+        #expect(try upgrade("").status == 400)
+        #expect(try upgrade("?token=wrong").status == 400)
+        let plain = try await HTTP.get("\(liveview.baseURL)/ws")
+        #expect(plain.status == 401 && plain.text.contains("a valid token is required"), "\(plain.status) \(plain.text)")
+        #expect(try await HTTP.get("\(liveview.baseURL)/ws?token=\(token)").status == 400, "a valid token, but no upgrade")
+        #expect(try await HTTP.get("\(liveview.baseURL)/?token=wrong").status == 401)
+        let metrics = try await HTTP.get("\(liveview.baseURL)/metrics").text
+        #expect(metrics.contains("beacon_liveview_unauthorized_total 4"), "\(metrics)")
+        #expect(try await liveview.terminate() == 0)
+    }
+
     @Test func anEventPostedToTheTrackerAppearsOnThePage() async throws {
         let stack = BeaconStack()
         let token = "token-\(stack.runId)"

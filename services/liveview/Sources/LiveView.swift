@@ -18,7 +18,7 @@ public enum LiveView: ServiceDefinition {
         let reachability = KafkaReachability(brokers: settings.kafka.brokers, readiness: context.condition("kafka", reason: "not reached yet"))
         let app = Application(
             router: makeRouter(token: token, assets: try PageAssets(), metrics: metrics, readiness: context.readiness),
-            server: .http1WebSocketUpgrade(webSocketRouter: makeWebSocketRouter(token: token, runner: runner)),
+            server: .http1WebSocketUpgrade(webSocketRouter: makeWebSocketRouter(token: token, runner: runner, metrics: metrics)),
             configuration: settings.http,
             logger: context.logger
         )
@@ -43,19 +43,26 @@ public enum LiveView: ServiceDefinition {
         }
         // Reached only when the upgrade was refused.
         router.get("/ws") { request, _ -> Response in
-            metrics.unauthorized.increment()
-            return token.allows(request)
-                ? Response(status: .badRequest, headers: [.contentType: "application/json"],
-                           body: .init(byteBuffer: ByteBuffer(string: #"{"error":"expected a WebSocket upgrade"}"#)))
-                : unauthorized()
+            guard token.allows(request) else {
+                metrics.unauthorized.increment()
+                return unauthorized()
+            }
+            return Response(status: .badRequest, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"error":"expected a WebSocket upgrade"}"#)))
         }
         return router
     }
 
-    static func makeWebSocketRouter(token: AccessToken, runner: SessionRunner) -> Router<BasicWebSocketRequestContext> {
+    static func makeWebSocketRouter(token: AccessToken, runner: SessionRunner, metrics: LiveViewMetrics) -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.ws("/ws") { request, _ in
-            token.allows(request) ? .upgrade([:]) : .dontUpgrade
+            guard token.allows(request) else {
+                // hummingbird-websocket answers a refused upgrade with its own
+                // empty 400; the router's 401 is reached only without one.
+                metrics.unauthorized.increment()
+                return .dontUpgrade
+            }
+            return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             try await runner.run(inbound: inbound, outbound: outbound, logger: context.logger)
         }

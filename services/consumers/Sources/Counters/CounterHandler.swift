@@ -16,6 +16,18 @@ struct CounterHandler: EventHandler {
         self.retention = retentionSeconds
     }
 
+    /// What an event is counted under: a track's event name, a page's or
+    /// screen's name, else its call type (a group or alias may carry a
+    /// `name` trait, which is not what it is).
+    static func countedName(_ event: JSONValue) -> String? {
+        let type = event["type"]?.stringValue
+        switch type {
+        case "track": return event["event"]?.stringValue ?? type
+        case "page", "screen": return event["name"]?.stringValue ?? type
+        default: return type
+        }
+    }
+
     func handle(_ event: JSONValue, message: KafkaMessage) throws {
         guard let app = event["app"]?.stringValue else { return }
         let at = (event["timestamp"]?.stringValue ?? event["receivedAt"]?.stringValue).flatMap(Timestamp.parse) ?? Date()
@@ -25,7 +37,7 @@ struct CounterHandler: EventHandler {
             commands.append(["SET", "beacon:counted:\(app):\(id)", "1", "NX", "EX", String(retention)])
         }
         var fields = ["total"]
-        if let name = event["event"]?.stringValue ?? event["name"]?.stringValue ?? event["type"]?.stringValue { fields.append("event:\(name)") }
+        if let name = Self.countedName(event) { fields.append("event:\(name)") }
         if let country = event["enrichment"]?["geo"]?["countryCode"]?.stringValue { fields.append("country:\(country)") }
         try redis.withConnection { redis throws(RedisError) in
             if !commands.isEmpty {

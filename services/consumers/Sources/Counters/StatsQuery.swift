@@ -14,11 +14,14 @@ struct StatsQuery: Sendable {
     /// Blocks on Redis: call it through `BlockingWork`.
     func answer(app: String?, from: String?, to: String?) throws -> JSONValue {
         guard let app, !app.isEmpty else { throw Invalid(message: "app is required") }
+        // Minutes from `from`'s up to `to`, not including a minute that starts
+        // at `to`: 10:00 to 11:00 is 60 minutes, exactly 7 days is allowed,
+        // and the default is the 60 minutes up to and with the current one.
         let end = try to.map(parse) ?? Date()
-        let start = try from.map(parse) ?? end.addingTimeInterval(-3600)
-        let first = MinuteBucket.minute(of: start), last = MinuteBucket.minute(of: end)
-        guard first <= last else { throw Invalid(message: "from must not be after to") }
-        guard last - first < maxMinutes else { throw Invalid(message: "at most \(maxMinutes) minutes per query") }
+        let last = MinuteBucket.minute(of: end.addingTimeInterval(-0.001))
+        let first = try from.map { MinuteBucket.minute(of: try parse($0)) } ?? last - 59
+        guard first <= last else { throw Invalid(message: "from must be before to") }
+        guard last - first < maxMinutes else { throw Invalid(message: "at most \(maxMinutes) minutes (7 days) per query") }
         let minutes = Array(first...last)
         let replies = try redis.pipeline(minutes.map { ["HGETALL", MinuteBucket.key(app: app, minute: $0)] })
         var buckets: [JSONValue] = []
@@ -56,7 +59,7 @@ struct StatsQuery: Sendable {
         return [
             "app": .string(app),
             "from": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(first) * 60))),
-            "to": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(last) * 60))),
+            "to": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(last + 1) * 60))),
             "totals": .object(totals), "minutes": .array(buckets),
         ]
     }
