@@ -156,30 +156,59 @@ def row(name: str, value: float, unit: str, ceiling: float | None = None, ceilin
 
 # Events in the stream, not entries: the tracker packs many events into one
 # entry (a field each). Counted in Redis, a page of entries at a time.
+# Events in the entries after ARGV[1] (an exclusive start id), at most
+# ARGV[2] entries a call so that no call holds Redis (or our socket timeout)
+# for long: returns {events, last id read, entries read}.
 COUNT_EVENTS = """
-local n, start = 0, '-'
-while true do
-  local page = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 10000)
-  if #page == 0 then return n end
+local n, start, seen, limit = 0, ARGV[1], 0, tonumber(ARGV[2])
+while seen < limit do
+  local page = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 5000)
+  if #page == 0 then break end
   for i = 1, #page do n = n + #page[i][2] / 2 end
+  seen = seen + #page
   start = '(' .. page[#page][1]
 end
+return {n, start, seen}
 """
 
 
-def stream_length(stack: Stack) -> int:
-    return int(resp.command(stack.ports["redis"], "EVAL", COUNT_EVENTS, "1", STREAM))
+class StreamEvents:
+    """Counts the events appended to the stream since it was made (a lone
+    event is one field pair, a packed entry one pair per event), reading
+    only the entries it has not read yet."""
 
+    PER_CALL = 5_000
 
-def settled_stream_length(stack: Stack) -> int:
-    """The events in the stream once the tracker's writer has nothing left to write (two equal reads 200 ms apart)."""
-    last = -1
-    while True:
-        now = stream_length(stack)
-        if now == last:
-            return now
-        last = now
-        time.sleep(0.2)
+    def __init__(self, stack: Stack):
+        self.port = stack.ports["redis"]
+        last = resp.command(self.port, "XREVRANGE", STREAM, "+", "-", "COUNT", "1")
+        self.cursor = "(" + last[0][0] if last else "-"
+        self.count = 0
+
+    def read(self) -> int:
+        while True:
+            n, self.cursor, seen = resp.command(self.port, "EVAL", COUNT_EVENTS, "1", STREAM, self.cursor, str(self.PER_CALL))
+            self.count += int(n)
+            if int(seen) < self.PER_CALL:
+                return self.count
+
+    @classmethod
+    def from_now(cls, stack: Stack) -> "StreamEvents":
+        """A counter that starts once an earlier run's writes have settled."""
+        counter = cls(stack)
+        counter.settled()
+        counter.count = 0
+        return counter
+
+    def settled(self) -> int:
+        """The count once the tracker's writer has nothing left to write (two equal reads 200 ms apart)."""
+        last = -1
+        while True:
+            now = self.read()
+            if now == last:
+                return now
+            last = now
+            time.sleep(0.2)
 
 
 def bench_tracker(stack: Stack, work: str, seconds: int, agents, ips, results: dict):
@@ -196,10 +225,10 @@ def bench_tracker(stack: Stack, work: str, seconds: int, agents, ips, results: d
     finally:
         nginx.stop()
 
-    before = settled_stream_length(stack)
+    stream = StreamEvents.from_now(stack)
     say(f"tracker single events, wrk -c{CONNECTIONS} {seconds}s")
     tracker = loadtools.wrk(stack.url("tracker", "/v1/track"), single_lua, CONNECTIONS, seconds)
-    counted = settled_stream_length(stack) - before
+    counted = stream.settled()
     results["rows"].append(row(
         "tracker, single events", tracker["requests_per_second"], "req/s", ceiling["requests_per_second"], "nginx return 204",
         accepted=tracker["accepted"], non_2xx=tracker["non_2xx"], counted_in_redis=counted,
@@ -207,9 +236,9 @@ def bench_tracker(stack: Stack, work: str, seconds: int, agents, ips, results: d
         ceiling_p99_ms=ceiling["p99_ms"]))
 
     say(f"tracker batches of 100, wrk -c{CONNECTIONS} {seconds}s")
-    before = settled_stream_length(stack)
+    stream = StreamEvents.from_now(stack)
     batches = loadtools.wrk(stack.url("tracker", "/v1/batch"), batch_lua, CONNECTIONS, seconds)
-    counted = settled_stream_length(stack) - before
+    counted = stream.settled()
     events_per_second = batches["accepted"] * 100 / seconds
     # The ceiling: what Redis takes of the same entries with the same pipeline depth.
     entry = resp.command(stack.ports["redis"], "XRANGE", STREAM, "-", "+", "COUNT", "1")[0][1][1]
@@ -259,7 +288,7 @@ def udp_tracker_run(stack: Stack, tool: str, port: int, datagrams: str, rate: fl
     datagram sent to the last one stored."""
     accepted_metric = 'beacon_tracker_udp_datagrams_total{outcome="accepted"}'
     before = stack.metrics("tracker")
-    xlen_before = settled_stream_length(stack)
+    stream = StreamEvents.from_now(stack)
     start = time.monotonic()
     sender = udp_send(tool, port, datagrams, rate, seconds)
     last_value, last_change = before.get(accepted_metric, 0), start
@@ -283,7 +312,7 @@ def udp_tracker_run(stack: Stack, tool: str, port: int, datagrams: str, rate: fl
     other = {k.split('"')[1]: delta(k) for k in after if k.startswith("beacon_tracker_udp_datagrams_total{") and k != accepted_metric
              and delta(k)}
     drops = delta("beacon_tracker_udp_socket_drops")
-    stored = settled_stream_length(stack) - xlen_before
+    stored = stream.settled()
     return {"rate": rate, "sent": sent["sent"], "send_seconds": sent["seconds"], "accepted": accepted, "stored_in_redis": stored,
             "other_outcomes": other, "socket_drops": drops, "lost": sent["sent"] - accepted,
             "unexplained": sent["sent"] - accepted - drops - sum(other.values()),
@@ -418,7 +447,8 @@ def bench_enricher(stack: Stack, tool: str, work: str, count: int, agents, ips, 
     t0, v0 = started
     t1, v1 = samples[-1]
     rate = (v1 - v0) / (t1 - t0) if t1 > t0 else float("nan")
-    left = stream_length(stack)
+    # The enricher's own entries hold one event each: XLEN is their count.
+    left = resp.command(stack.ports["redis"], "XLEN", STREAM)
     rss = machine.peak_rss_mib(stack.pid("enricher"))
     stack.kill_service("enricher", signal.SIGTERM)
 
